@@ -1,0 +1,46 @@
+"""embedlens: make text embeddings understandable and auditable.
+
+The base every part shares lives here: embedders (:func:`load_embedder`), models
+(:func:`load_decoder`) and texts (:func:`load_texts`, :func:`load_corpus`). Importing this
+package is light: torch, transformers, umap and plotly load only when a function needs them.
+
+Examples
+--------
+>>> import embedlens
+>>> emb = embedlens.load_embedder("minilm")  # doctest: +SKIP
+>>> X = emb.embed(embedlens.load_texts("pii", limit=100))  # doctest: +SKIP
+"""
+
+from embedlens.cache import EmbeddingCache
+from embedlens.data import Corpus, load_corpus, load_texts, train_test_split
+from embedlens.embedders import (
+    ArrayEmbedder,
+    BaseEmbedder,
+    Embedder,
+    FunctionEmbedder,
+    SentenceTransformerEmbedder,
+    TransformersEmbedder,
+    load_embedder,
+)
+from embedlens.models import Decoder, load_decoder, resolve_device
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArrayEmbedder",
+    "BaseEmbedder",
+    "Corpus",
+    "Decoder",
+    "Embedder",
+    "EmbeddingCache",
+    "FunctionEmbedder",
+    "SentenceTransformerEmbedder",
+    "TransformersEmbedder",
+    "__version__",
+    "load_corpus",
+    "load_decoder",
+    "load_embedder",
+    "load_texts",
+    "resolve_device",
+    "train_test_split",
+]

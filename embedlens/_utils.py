@@ -1,0 +1,134 @@
+"""Small helpers every part of embedlens shares: input checks, progress bars, atomic writes.
+
+Only the standard library and numpy are imported here, so any module may use these helpers
+without slowing down ``import embedlens``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+
+def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
+    """Validate a list of texts and return it as a ``list[str]``.
+
+    Raises ``TypeError`` for a bare string or a non-string element and ``ValueError`` for an
+    empty sequence, naming what came and what to do.
+    """
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(
+            f"{what} must be a list of strings, got a single {type(texts).__name__}: "
+            f"wrap it in a list, e.g. [{texts[:30]!r}]"
+        )
+    if not isinstance(texts, Sequence) and not isinstance(texts, Iterable):
+        raise TypeError(f"{what} must be a list of strings, got {type(texts).__name__}")
+    out = list(texts)
+    if not out:
+        raise ValueError(f"{what} is empty: pass at least one text")
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise TypeError(
+                f"{what}[{i}] is {type(t).__name__} ({t!r:.40}), expected str: "
+                f"convert the element to text or drop it"
+            )
+    return out
+
+
+def check_matrix(X: Any, *, what: str = "X", dim: int | None = None) -> np.ndarray:
+    """Return ``X`` as a 2-D float32 array with finite values, or raise a clear error."""
+    arr = np.asarray(X)
+    if arr.dtype == object:
+        raise TypeError(f"{what} must be a numeric array, got ragged or non-numeric data")
+    if arr.ndim == 1 and dim is not None and arr.shape[0] == dim:
+        arr = arr[None, :]
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{what} must be a 2-D array (n_vectors, dim), got shape {arr.shape}: "
+            "reshape a single vector with x[None, :]"
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{what} has no rows: pass at least one vector")
+    if dim is not None and arr.shape[1] != dim:
+        raise ValueError(f"{what} has {arr.shape[1]} columns, expected {dim}")
+    arr = arr.astype(np.float32, copy=False)
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(
+            f"{what} has {rows.size} row(s) with NaN or inf (first at row {rows[0]}): "
+            "drop or recompute those vectors"
+        )
+    return arr
+
+
+def in_interactive_session() -> bool:
+    """True inside IPython/Jupyter or when stderr is a terminal."""
+    if "IPython" in sys.modules:
+        try:
+            from IPython import get_ipython
+
+            if get_ipython() is not None:
+                return True
+        except Exception:  # pragma: no cover - IPython half-installed
+            pass
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def progress_bar(
+    iterable: Iterable[T],
+    *,
+    progress: bool | None,
+    total: int | None = None,
+    desc: str | None = None,
+    unit: str = "it",
+) -> Iterator[T]:
+    """Wrap ``iterable`` in ``tqdm.auto`` when progress is on (``None``: only if interactive)."""
+    enabled = in_interactive_session() if progress is None else bool(progress)
+    if not enabled:
+        yield from iterable
+        return
+    from tqdm.auto import tqdm
+
+    yield from tqdm(iterable, total=total, desc=desc, unit=unit, leave=False)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    Works for files and directories: whatever the block writes at the temporary path replaces
+    ``path`` in one rename, so a crash never leaves a half-written artifact.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    work = tmp / target.name
+    try:
+        yield work
+        if target.is_dir() and not target.is_symlink():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+            )
+            os.replace(target, old / target.name)
+            os.replace(work, target)
+            _rmtree(old)
+        else:
+            os.replace(work, target)
+    finally:
+        _rmtree(tmp)
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

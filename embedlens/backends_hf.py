@@ -1,0 +1,337 @@
+"""Backends over Hugging Face models: transformers ``AutoModel`` + pooling, and sentence-transformers.
+
+Both give the same fingerprint for the same weights and pooling, so an artifact trained through
+one backend loads with the other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from embedlens.embedder_base import POOLINGS, BaseEmbedder, Pooling, hash_state
+from embedlens.models import (
+    BUILTIN_EMBEDDERS,
+    hub_error,
+    resolve_device,
+    resolve_dtype,
+    resolve_model_source,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+
+# --------------------------------------------------------------------------- transformers
+
+
+class TransformersEmbedder(BaseEmbedder):
+    """A transformers ``AutoModel`` with pooling over its last hidden state.
+
+    Parameters
+    ----------
+    model, tokenizer
+        A loaded transformers encoder (or decoder) and its tokenizer.
+    pooling
+        ``"mean"`` over non-padding tokens, ``"cls"`` (first token), ``"last"`` (last
+        non-padding token, for decoder embedders), or ``"max"``.
+    normalize
+        L2-normalize the pooled vectors.
+    max_length
+        Longer texts are truncated to this many tokens (default: the tokenizer's limit).
+    name
+        How the embedder is named in results and saved artifacts.
+    device, dtype
+        Resolved once here (``None``: cuda, then mps, then cpu; float32).
+
+    Examples
+    --------
+    >>> emb = TransformersEmbedder.from_pretrained("minilm")  # doctest: +SKIP
+    """
+
+    _split_lengths = True
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        pooling: Pooling = "mean",
+        normalize: bool = False,
+        max_length: int | None = None,
+        name: str | None = None,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+    ) -> None:
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}: use one of {list(POOLINGS)}")
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype)
+        self.model = model.to(device=self.device, dtype=self.dtype).eval()
+        self.tokenizer = tokenizer
+        self.pooling: Pooling = pooling
+        self.normalize = bool(normalize)
+        limit = getattr(tokenizer, "model_max_length", None)
+        if max_length is None:
+            max_length = limit if isinstance(limit, int) and 0 < limit < 100_000 else 512
+        self.max_length = int(max_length)
+        self._name = name or str(getattr(model.config, "_name_or_path", "") or type(model).__name__)
+        self._dim = int(model.config.hidden_size)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        spec: str | os.PathLike[str],
+        *,
+        pooling: Pooling | None = None,
+        normalize: bool | None = None,
+        max_length: int | None = None,
+        name: str | None = None,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+    ) -> TransformersEmbedder:
+        """Load from a built-in name, local directory or hub id.
+
+        Pooling, normalization and ``max_length`` default to what a sentence-transformers
+        configuration next to the weights says (modules.json, 1_Pooling/config.json,
+        sentence_bert_config.json), else mean pooling without normalization.
+        """
+        from transformers import AutoModel, AutoTokenizer
+
+        text = os.fspath(spec)
+        source = resolve_model_source(text, builtins=BUILTIN_EMBEDDERS)
+        st = read_sentence_transformers_config(source)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = AutoModel.from_pretrained(source)
+        except OSError as err:
+            if Path(source).is_dir():
+                raise ValueError(f"{source!r} holds no loadable model: {err}") from err
+            raise hub_error(text, "embedder", BUILTIN_EMBEDDERS, err) from err
+        return cls(
+            model,
+            tokenizer,
+            pooling=pooling or st.get("pooling", "mean"),
+            normalize=st.get("normalize", False) if normalize is None else normalize,
+            max_length=max_length or st.get("max_length"),
+            name=name or text,
+            device=device,
+            dtype=dtype,
+        )
+
+    def _lengths(self, texts: list[str]) -> list[int]:
+        enc = self.tokenizer(texts, truncation=True, max_length=self.max_length)
+        return [len(ids) for ids in enc["input_ids"]]
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        enc = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        enc = {k: v.to(self.device) for k, v in enc.items()}
+        mask = enc["attention_mask"]
+        if bool(mask.all()):  # no padding: the same result, and attention runs without a mask
+            enc = {k: v for k, v in enc.items() if k != "attention_mask"}
+        with torch.inference_mode():
+            hidden = self.model(**enc).last_hidden_state
+            pooled = pool(hidden, mask, self.pooling)
+            if self.normalize:
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)
+        return pooled.float().cpu().numpy()
+
+    def _compute_fingerprint(self) -> str:
+        return pooled_model_fingerprint(
+            self.model, self.pooling, self.normalize, self.max_length, len(self.tokenizer)
+        )
+
+
+def pooled_model_fingerprint(
+    model: Any, pooling: str, normalize: bool, max_length: int, vocab: int
+) -> str:
+    """Fingerprint of "transformer + pooling (+ normalize)", whichever backend runs it.
+
+    The transformers and sentence-transformers backends give the same fingerprint for the same
+    weights and pooling, so an artifact trained through one loads with the other.
+    """
+    extra = {
+        "kind": "pooled-transformer",
+        "arch": type(model).__name__,
+        "pooling": pooling,
+        "normalize": bool(normalize),
+        "max_length": int(max_length),
+        "vocab": int(vocab),
+    }
+    return hash_state(model.state_dict(), extra)
+
+
+def pool(hidden: torch.Tensor, mask: torch.Tensor, how: Pooling) -> torch.Tensor:
+    """Pool token states ``(b, t, d)`` into ``(b, d)`` under an attention mask ``(b, t)``."""
+    import torch
+
+    m = mask.to(hidden.dtype).unsqueeze(-1)
+    if how == "mean":
+        return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+    if how == "cls":
+        return hidden[:, 0]
+    if how == "max":
+        return hidden.masked_fill(m == 0, torch.finfo(hidden.dtype).min).max(1).values
+    if how == "last":
+        # the last attended position, whether the tokenizer pads on the left or the right
+        positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
+        last = (positions * mask.long()).max(1).values
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    raise ValueError(f"unknown pooling {how!r}: use one of {list(POOLINGS)}")
+
+
+_ST_SIMPLE = {
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.Pooling",
+    "sentence_transformers.models.Normalize",
+    "sentence_transformers.base.modules.transformer.Transformer",
+    "sentence_transformers.sentence_transformer.modules.pooling.Pooling",
+    "sentence_transformers.sentence_transformer.modules.normalize.Normalize",
+}
+
+
+def read_sentence_transformers_config(source: str) -> dict[str, Any]:
+    """What a sentence-transformers model directory says about pooling and normalization.
+
+    Returns a dict with ``is_st``, ``simple`` (only Transformer/Pooling/Normalize modules, so
+    :class:`TransformersEmbedder` reproduces it exactly), ``pooling``, ``normalize`` and
+    ``max_length`` where known. A hub id is read through the hub's file cache; an offline
+    failure there simply yields ``{"is_st": False}``.
+    """
+
+    def read(rel: str) -> Any:
+        local = Path(source) / rel
+        if Path(source).is_dir():
+            return json.loads(local.read_text(encoding="utf-8")) if local.is_file() else None
+        try:
+            from huggingface_hub import hf_hub_download
+
+            return json.loads(Path(hf_hub_download(source, rel)).read_text(encoding="utf-8"))
+        except Exception:
+            return None
+
+    modules = read("modules.json")
+    if not isinstance(modules, list):
+        return {"is_st": False}
+    info: dict[str, Any] = {"is_st": True, "normalize": False}
+    types = [str(m.get("type", "")) for m in modules]
+    info["simple"] = all(
+        t in _ST_SIMPLE or t.rsplit(".", 1)[-1] in {"Transformer", "Pooling", "Normalize"}
+        for t in types
+    )
+    for m, t in zip(modules, types, strict=True):
+        kind = t.rsplit(".", 1)[-1]
+        if kind == "Normalize":
+            info["normalize"] = True
+        elif kind == "Pooling":
+            cfg = read(f"{m.get('path', '')}/config.json".lstrip("/")) or {}
+            modes = {
+                "pooling_mode_mean_tokens": "mean",
+                "pooling_mode_cls_token": "cls",
+                "pooling_mode_max_tokens": "max",
+                "pooling_mode_lasttoken": "last",
+            }
+            chosen = [v for k, v in modes.items() if cfg.get(k)]
+            extra = [k for k in cfg if k.startswith("pooling_mode") and cfg[k] and k not in modes]
+            if len(chosen) == 1 and not extra:
+                info["pooling"] = chosen[0]
+            else:
+                info["simple"] = False
+    bert_cfg = read("sentence_bert_config.json") or {}
+    if isinstance(bert_cfg.get("max_seq_length"), int):
+        info["max_length"] = bert_cfg["max_seq_length"]
+    return info
+
+
+# --------------------------------------------------------------------------- sentence-transformers
+
+
+class SentenceTransformerEmbedder(BaseEmbedder):
+    """Any ``SentenceTransformer``, Dense and other modules included.
+
+    Examples
+    --------
+    >>> from sentence_transformers import SentenceTransformer  # doctest: +SKIP
+    >>> emb = SentenceTransformerEmbedder(SentenceTransformer(path))  # doctest: +SKIP
+    """
+
+    def __init__(self, model: Any, *, name: str | None = None) -> None:
+        self.model = model
+        self._name = name or str(getattr(model, "name_or_path", "") or "sentence-transformer")
+        get_dim = getattr(model, "get_embedding_dimension", None) or getattr(
+            model, "get_sentence_embedding_dimension", None
+        )
+        dim = get_dim() if get_dim is not None else None
+        self._dim = int(dim) if dim else None
+
+    @property
+    def device(self) -> Any:
+        return self.model.device
+
+    def _lengths(self, texts: list[str]) -> list[int]:
+        return [len(t) for t in texts]
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(
+            self.model.encode(
+                texts, batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False
+            )
+        )
+
+    def _compute_fingerprint(self) -> str:
+        simple = _simple_st_pooling(self.model)
+        if simple is not None:
+            pooling, normalize = simple
+            return pooled_model_fingerprint(
+                self.model[0].auto_model,
+                pooling,
+                normalize,
+                self.model.max_seq_length,
+                len(self.model.tokenizer),
+            )
+        modules = [type(m).__name__ for m in self.model]
+        extra = {
+            "kind": "sentence-transformers",
+            "modules": modules,
+            "max_seq_length": getattr(self.model, "max_seq_length", None),
+        }
+        return hash_state(self.model.state_dict(), extra)
+
+
+def _simple_st_pooling(model: Any) -> tuple[str, bool] | None:
+    """(pooling, normalize) of a Transformer + Pooling (+ Normalize) model, else None."""
+    try:
+        names = [type(m).__name__ for m in model]
+    except TypeError:
+        return None
+    if names not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+        return None
+    if not hasattr(model[0], "auto_model"):
+        return None
+    mode = getattr(model[1], "pooling_mode", None)
+    if not isinstance(mode, str):  # older sentence-transformers: one flag per mode
+        cfg = model[1].get_config_dict()
+        flags = {
+            "mean": "pooling_mode_mean_tokens",
+            "cls": "pooling_mode_cls_token",
+            "max": "pooling_mode_max_tokens",
+            "lasttoken": "pooling_mode_lasttoken",
+        }
+        on = [k for k, v in flags.items() if cfg.get(v)]
+        if len(on) != 1 or any(
+            cfg.get(k) for k in cfg if k.startswith("pooling_mode") and k not in flags.values()
+        ):
+            return None
+        mode = on[0]
+    pooling = {"mean": "mean", "cls": "cls", "max": "max", "lasttoken": "last"}.get(mode)
+    if pooling is None:
+        return None
+    return pooling, names[-1] == "Normalize"

