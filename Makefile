@@ -35,7 +35,7 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 test: install lint typecheck
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --nbmake tests notebooks
 
 bench: install
 	$(PY) benchmarks/embed.py

@@ -229,8 +229,8 @@ def _attribute_leakage(X: np.ndarray, labels: dict[str, list[str]]) -> dict[str,
     for attr, values in labels.items():
         y = np.asarray(values)
         classes, counts = np.unique(y, return_counts=True)
-        if len(classes) < 2 or len(y) < 10:
-            continue
+        if len(classes) < 2 or len(classes) > len(y) / 2:
+            continue  # nothing to learn, or too few records per class to learn it
         # stratify when every class can appear in every fold; rare classes otherwise
         splitter = StratifiedKFold if counts.min() >= 5 else KFold
         cv = splitter(n_splits=5, shuffle=True, random_state=0)

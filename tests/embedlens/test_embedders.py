@@ -308,5 +308,5 @@ def test_length_batches():
     plain = length_batches(lengths, 3)
     assert plain == [[1, 2, 3], [4, 5, 0], [6]]
     split = length_batches(lengths, 4, split_lengths=True)
-    assert split == [[1, 2, 3], [4, 5, 0, 6]]  # ends at 9 -> 5 (3 >= 4/2), not at 5 -> 3
+    assert split == [[1, 2, 3], [4, 5], [0, 6]]  # ends where the length changes, half full
     assert sorted(i for b in split for i in b) == list(range(7))
