@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from embedlens._utils import check_texts
 from embedlens.embedder_base import POOLINGS, BaseEmbedder, Pooling, hash_state
 from embedlens.models import (
     BUILTIN_EMBEDDERS,
@@ -45,6 +46,11 @@ class TransformersEmbedder(BaseEmbedder):
         Longer texts are truncated to this many tokens (default: the tokenizer's limit).
     name
         How the embedder is named in results and saved artifacts.
+    layer
+        Pool the hidden states of this layer instead of the model's output (0 is the token
+        embeddings, ``n_layers`` the last layer; negative values count from the end). Each
+        layer is an embedder of its own, with its own fingerprint; see :meth:`at_layer` and
+        :meth:`embed_layers`.
     device, dtype
         Resolved once here (``None``: cuda, then mps, then cpu; float32).
 
@@ -64,6 +70,7 @@ class TransformersEmbedder(BaseEmbedder):
         normalize: bool = False,
         max_length: int | None = None,
         name: str | None = None,
+        layer: int | None = None,
         device: str | torch.device | None = None,
         dtype: str | torch.dtype | None = None,
     ) -> None:
@@ -81,6 +88,69 @@ class TransformersEmbedder(BaseEmbedder):
         self.max_length = int(max_length)
         self._name = name or str(getattr(model.config, "_name_or_path", "") or type(model).__name__)
         self._dim = int(model.config.hidden_size)
+        self.layer = None if layer is None else self._check_layer(layer)
+
+    @property
+    def n_layers(self) -> int:
+        """Number of transformer layers; hidden states are indexed 0 (embeddings) to this."""
+        return int(self.model.config.num_hidden_layers)
+
+    def _check_layer(self, layer: int) -> int:
+        n = self.n_layers
+        if isinstance(layer, bool) or not isinstance(layer, int) or not -(n + 1) <= layer <= n:
+            raise ValueError(
+                f"layer must be an int in [-{n + 1}, {n}] for a model with {n} layers "
+                f"(0 = token embeddings), got {layer!r}"
+            )
+        return layer % (n + 1)
+
+    def at_layer(self, layer: int) -> TransformersEmbedder:
+        """The same model pooled at hidden layer ``layer``: an embedder of its own.
+
+        The weights are shared, not copied. The name gains ``@layer{k}`` and the fingerprint
+        changes, so artifacts trained on one layer refuse another.
+        """
+        k = self._check_layer(layer)
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.layer, twin._fingerprint, twin.cache, twin.queries = k, None, None, 0
+        twin._name = f"{self._name.split('@layer')[0]}@layer{k}"
+        return twin
+
+    def embed_layers(
+        self,
+        texts: list[str],
+        *,
+        layers: list[int] | None = None,
+        batch_size: int = 32,
+        progress: bool | None = None,
+    ) -> np.ndarray:
+        """Pooled hidden states of several layers in one forward pass per batch.
+
+        Returns a float32 array ``(len(layers), len(texts), dim)``; ``layers=None`` means all
+        of them, 0 (token embeddings) to :attr:`n_layers`. The embedder's pooling applies;
+        normalization does not (probes want raw states).
+
+        Examples
+        --------
+        >>> from embedlens.tiny import tiny_embedder
+        >>> tiny_embedder(dim=16, layers=2).embed_layers(["a", "b c"]).shape
+        (3, 2, 16)
+        """
+        items = check_texts(texts)
+        wanted = list(range(self.n_layers + 1)) if layers is None else layers
+        if not wanted:
+            raise ValueError("layers is empty: pass None for all layers or a list of ints")
+        picked = [self._check_layer(k) for k in wanted]
+
+        def run(chunk: list[str]) -> np.ndarray:
+            states = self._forward(chunk, all_layers=True)
+            return np.stack([states[k] for k in picked], axis=1)
+
+        out = self.map_batches(
+            items, run, batch_size=batch_size, progress=progress, desc=f"layers {self.name}"
+        )
+        return np.ascontiguousarray(out.transpose(1, 0, 2))
 
     @classmethod
     def from_pretrained(
@@ -91,6 +161,7 @@ class TransformersEmbedder(BaseEmbedder):
         normalize: bool | None = None,
         max_length: int | None = None,
         name: str | None = None,
+        layer: int | None = None,
         device: str | torch.device | None = None,
         dtype: str | torch.dtype | None = None,
     ) -> TransformersEmbedder:
@@ -119,6 +190,7 @@ class TransformersEmbedder(BaseEmbedder):
             normalize=st.get("normalize", False) if normalize is None else normalize,
             max_length=max_length or st.get("max_length"),
             name=name or text,
+            layer=layer,
             device=device,
             dtype=dtype,
         )
@@ -128,6 +200,10 @@ class TransformersEmbedder(BaseEmbedder):
         return [len(ids) for ids in enc["input_ids"]]
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        return self._forward(texts, all_layers=False)[0]
+
+    def _forward(self, texts: list[str], *, all_layers: bool) -> list[np.ndarray]:
+        """Pooled states of one batch: ``[output]``, or every hidden layer with ``all_layers``."""
         import torch
 
         enc = self.tokenizer(
@@ -137,17 +213,28 @@ class TransformersEmbedder(BaseEmbedder):
         mask = enc["attention_mask"]
         if bool(mask.all()):  # no padding: the same result, and attention runs without a mask
             enc = {k: v for k, v in enc.items() if k != "attention_mask"}
+        hidden_wanted = all_layers or self.layer is not None
         with torch.inference_mode():
-            hidden = self.model(**enc).last_hidden_state
+            result = self.model(**enc, output_hidden_states=hidden_wanted)
+            if all_layers:
+                return [
+                    pool(h, mask, self.pooling).float().cpu().numpy() for h in result.hidden_states
+                ]
+            hidden = (
+                result.last_hidden_state
+                if self.layer is None
+                else (result.hidden_states[self.layer])
+            )
             pooled = pool(hidden, mask, self.pooling)
             if self.normalize:
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)
-        return pooled.float().cpu().numpy()
+        return [pooled.float().cpu().numpy()]
 
     def _compute_fingerprint(self) -> str:
-        return pooled_model_fingerprint(
+        fp = pooled_model_fingerprint(
             self.model, self.pooling, self.normalize, self.max_length, len(self.tokenizer)
         )
+        return fp if self.layer is None else f"{fp}-L{self.layer}"
 
 
 def pooled_model_fingerprint(

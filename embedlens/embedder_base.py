@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -101,34 +101,68 @@ class BaseEmbedder:
             Show a progress bar; ``None`` shows one only in interactive sessions.
         """
         items = check_texts(texts)
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        out: np.ndarray | None = None
+        check_batch_size(batch_size)
         todo = list(range(len(items)))
+        hits: list[tuple[int, np.ndarray]] = []
         if self.cache is not None:
             found = self.cache.get_many(self.fingerprint, items)
             todo = [i for i, vec in enumerate(found) if vec is None]
             hits = [(i, vec) for i, vec in enumerate(found) if vec is not None]
-            if hits:
-                out = np.empty((len(items), hits[0][1].shape[0]), dtype=np.float32)
-                for i, vec in hits:
-                    out[i] = vec
-        if todo:
-            lengths = self._lengths([items[i] for i in todo])
-            groups = length_batches(lengths, batch_size, split_lengths=self._split_lengths)
-            batches = [[todo[j] for j in b] for b in groups]
-            for idx in progress_bar(
-                batches, progress=progress, total=len(batches), desc=f"embed {self.name}"
-            ):
-                chunk = [items[i] for i in idx]
-                vecs = self._checked_batch(chunk)
-                if out is None:
-                    out = np.empty((len(items), vecs.shape[1]), dtype=np.float32)
-                out[idx] = vecs
-                if self.cache is not None:
-                    self.cache.put_many(self.fingerprint, chunk, vecs)
-        if out is None:  # pragma: no cover - items is non-empty, so a batch or a hit filled it
-            raise RuntimeError("no vectors were produced")
+
+        def store(chunk: list[str], vecs: np.ndarray) -> None:
+            if self.cache is not None:  # written batch by batch: a crash keeps what was done
+                self.cache.put_many(self.fingerprint, chunk, vecs)
+
+        new = (
+            self.map_batches(
+                [items[i] for i in todo],
+                self._checked_batch,
+                batch_size=batch_size,
+                progress=progress,
+                desc=f"embed {self.name}",
+                on_batch=store,
+            )
+            if todo
+            else None
+        )
+        dim = new.shape[1] if new is not None else hits[0][1].shape[0]
+        out = np.empty((len(items), dim), dtype=np.float32)
+        for i, vec in hits:
+            out[i] = vec
+        if new is not None:
+            out[todo] = new
+        return out
+
+    def map_batches(
+        self,
+        items: list[str],
+        fn: Callable[[list[str]], np.ndarray],
+        *,
+        batch_size: int,
+        progress: bool | None = None,
+        desc: str | None = None,
+        on_batch: Callable[[list[str], np.ndarray], None] | None = None,
+    ) -> np.ndarray:
+        """Apply ``fn`` to length-sorted batches of ``items``; results come back in order.
+
+        ``fn`` maps a batch of texts to an array whose first axis is the batch; the results are
+        stacked along a first axis of ``len(items)``. This is the loop behind :meth:`embed`
+        and behind per-layer embeddings, so both batch, sort and report progress alike.
+        """
+        check_batch_size(batch_size)
+        lengths = self._lengths(items)
+        out: np.ndarray | None = None
+        batches = length_batches(lengths, batch_size, split_lengths=self._split_lengths)
+        for idx in progress_bar(batches, progress=progress, total=len(batches), desc=desc):
+            chunk = [items[i] for i in idx]
+            res = fn(chunk)
+            if out is None:
+                out = np.empty((len(items), *res.shape[1:]), dtype=res.dtype)
+            out[idx] = res
+            if on_batch is not None:
+                on_batch(chunk, res)
+        if out is None:
+            raise ValueError("map_batches got no texts: pass at least one text")
         return out
 
     # ---- what backends provide
@@ -180,6 +214,13 @@ class BaseEmbedder:
     def __repr__(self) -> str:
         dim = self._dim if self._dim is not None else "?"
         return f"{type(self).__name__}(name={self.name!r}, dim={dim})"
+
+
+def check_batch_size(batch_size: Any) -> int:
+    """Return ``batch_size`` if it is a positive int, else raise a clear ``ValueError``."""
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size
 
 
 def length_batches(

@@ -202,6 +202,7 @@ def load_embedder(
     normalize: bool | None = None,
     max_length: int | None = None,
     name: str | None = None,
+    layer: int | None = None,
     cache: EmbeddingCache | str | os.PathLike[str] | None = None,
 ) -> BaseEmbedder:
     """Turn a spec into an :class:`Embedder`.
@@ -215,6 +216,8 @@ def load_embedder(
         For names and directories: ``"auto"`` uses the transformers backend when a
         sentence-transformers configuration has only Transformer/Pooling/Normalize modules (it
         reproduces them exactly, with less overhead), and sentence-transformers otherwise.
+    layer
+        Pool this hidden layer instead of the output (transformers backend only).
     cache
         A path for an on-disk embedding cache keyed by (fingerprint, text).
 
@@ -234,7 +237,16 @@ def load_embedder(
     elif _is_sentence_transformer(spec):
         emb = SentenceTransformerEmbedder(spec, name=name)
     elif isinstance(spec, (str, os.PathLike)):
-        emb = _load_named(spec, device, dtype, backend, pooling, normalize, max_length, name)
+        hf_options = {
+            "pooling": pooling,
+            "normalize": normalize,
+            "max_length": max_length,
+            "name": name,
+            "layer": layer,
+            "device": device,
+            "dtype": dtype,
+        }
+        emb = _load_named(spec, backend, hf_options)
     elif isinstance(spec, Embedder):
         return spec  # type: ignore[return-value]  # a user's own protocol implementation
     elif callable(spec):
@@ -255,14 +267,7 @@ def _is_sentence_transformer(obj: Any) -> bool:
 
 
 def _load_named(
-    spec: str | os.PathLike[str],
-    device: Any,
-    dtype: Any,
-    backend: Backend,
-    pooling: Pooling | None,
-    normalize: bool | None,
-    max_length: int | None,
-    name: str | None,
+    spec: str | os.PathLike[str], backend: Backend, options: dict[str, Any]
 ) -> BaseEmbedder:
     text = os.fspath(spec)
     source = resolve_model_source(text, builtins=BUILTIN_EMBEDDERS)
@@ -271,20 +276,19 @@ def _load_named(
         backend == "auto" and st.get("is_st") and not st.get("simple")
     )
     if not use_st:
-        return TransformersEmbedder.from_pretrained(
-            text,
-            pooling=pooling,
-            normalize=normalize,
-            max_length=max_length,
-            name=name,
-            device=device,
-            dtype=dtype,
-        )
-    if pooling is not None or normalize is not None:
+        return TransformersEmbedder.from_pretrained(text, **options)
+    chosen = [k for k in ("pooling", "normalize", "layer") if options[k] is not None]
+    if chosen:
         raise ValueError(
-            "pooling/normalize come from the sentence-transformers configuration; "
-            "pass backend='transformers' to choose them yourself"
+            f"{', '.join(chosen)} cannot be set for the sentence-transformers backend (its "
+            "configuration decides); pass backend='transformers' to choose them yourself"
         )
+    device, dtype, max_length, name = (
+        options["device"],
+        options["dtype"],
+        options["max_length"],
+        options["name"],
+    )
     if Path(source).is_dir() and not st.get("is_st"):
         check_model_dir(source)
     from sentence_transformers import SentenceTransformer

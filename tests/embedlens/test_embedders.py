@@ -310,3 +310,41 @@ def test_length_batches():
     split = length_batches(lengths, 4, split_lengths=True)
     assert split == [[1, 2, 3], [4, 5], [0, 6]]  # ends where the length changes, half full
     assert sorted(i for b in split for i in b) == list(range(7))
+
+
+# ---------------------------------------------------------------------------- layers
+
+
+def test_embed_layers_one_pass_matches_single_layer_embedders():
+    from embedlens.tiny import tiny_embedder
+
+    emb = tiny_embedder(dim=16, layers=3, normalize=False)
+    assert emb.n_layers == 3
+    states = emb.embed_layers(TEXTS, batch_size=2)
+    assert states.shape == (4, 3, 16) and states.dtype == np.float32
+    np.testing.assert_allclose(states[-1], emb.embed(TEXTS), atol=1e-5)  # BERT: output = last
+    np.testing.assert_allclose(states[1], emb.at_layer(1).embed(TEXTS), atol=1e-5)
+    assert not np.allclose(states[0], states[1])
+    picked = emb.embed_layers(TEXTS, layers=[-1, 0])
+    np.testing.assert_allclose(picked[0], states[3], atol=1e-5)
+    np.testing.assert_allclose(picked[1], states[0], atol=1e-5)
+
+
+def test_at_layer_is_its_own_embedder(tiny_emb):
+    low = tiny_emb.at_layer(1)
+    assert low.name == "tiny-bert-32@layer1" and low.layer == 1 and tiny_emb.layer is None
+    assert low.fingerprint != tiny_emb.fingerprint
+    assert low.at_layer(-1).name == "tiny-bert-32@layer2"
+    assert low.model is tiny_emb.model  # shared weights
+    with pytest.raises(ValueError, match=r"layer must be an int in \[-3, 2\].*got 5"):
+        tiny_emb.at_layer(5)
+    with pytest.raises(ValueError, match="layers is empty"):
+        tiny_emb.embed_layers(TEXTS, layers=[])
+
+
+def test_layer_option_through_load_embedder(tmp_path):
+    model, tok = tiny_encoder(dim=16)
+    path = save_tiny(model, tok, tmp_path / "enc")
+    emb = load_embedder(str(path), device="cpu", layer=1)
+    ref = TransformersEmbedder(model, tok, device="cpu").embed_layers(TEXTS, layers=[1])[0]
+    np.testing.assert_allclose(emb.embed(TEXTS), ref, atol=1e-5)
