@@ -1,1 +1,73 @@
-"""probes: linear probes, control tasks, MDL, layer sweeps, concept directions and erasure."""
+"""probes: what do embeddings encode? Linear probes, controls, MDL, concept directions, erasure.
+
+Everything here takes arrays (``X`` of shape (n_samples, n_features)); nothing needs a model.
+Names are loaded lazily, so ``import probes`` stays light: torch is imported only when a probe is
+fitted.
+
+>>> import numpy as np
+>>> from probes import LinearProbe, evaluate_probe
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(200, 8))
+>>> y = np.where(X[:, 0] > 0, "a", "b")
+>>> evaluate_probe(X, y, LinearProbe(), n_bootstrap=100).score > 0.9
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "LinearProbe": "linear",
+    "LinearRegressionProbe": "ridge",
+    "ProbeResult": "evaluate",
+    "evaluate_probe": "evaluate",
+    "SelectivityResult": "controls",
+    "control_labels": "controls",
+    "control_task": "controls",
+    "MDLResult": "mdl",
+    "mdl_probe": "mdl",
+    "DEFAULT_BLOCKS": "mdl",
+    "ConceptDirection": "directions",
+    "concept_direction": "directions",
+    "score": "directions",
+    "shift": "directions",
+    "LeaceEraser": "erasure",
+    "LEACE": "erasure",
+    "INLP": "erasure",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from probes.controls import SelectivityResult as SelectivityResult
+    from probes.controls import control_labels as control_labels
+    from probes.controls import control_task as control_task
+    from probes.directions import ConceptDirection as ConceptDirection
+    from probes.directions import concept_direction as concept_direction
+    from probes.directions import score as score
+    from probes.directions import shift as shift
+    from probes.erasure import INLP as INLP
+    from probes.erasure import LEACE as LEACE
+    from probes.erasure import LeaceEraser as LeaceEraser
+    from probes.evaluate import ProbeResult as ProbeResult
+    from probes.evaluate import evaluate_probe as evaluate_probe
+    from probes.linear import LinearProbe as LinearProbe
+    from probes.mdl import DEFAULT_BLOCKS as DEFAULT_BLOCKS
+    from probes.mdl import MDLResult as MDLResult
+    from probes.mdl import mdl_probe as mdl_probe
+    from probes.ridge import LinearRegressionProbe as LinearRegressionProbe
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'probes' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
