@@ -184,9 +184,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     leaks = _attribute_leakage(X, corpus.labels)
     print("      attribute inference by a linear attacker who holds only the vectors:")
     for attr, row in leaks.items():
+        if "skipped" in row:
+            print(f"        {attr:10s} skipped: {row['skipped']}")
+            continue
+        low, high = row["ci"]
         print(
-            f"        {attr:10s} accuracy {row['accuracy']:.2f} vs majority baseline "
-            f"{row['baseline']:.2f} ({row['classes']} classes)"
+            f"        {attr:10s} accuracy {row['accuracy']:.2f} (95% CI {low:.2f}-{high:.2f}) "
+            f"vs majority baseline {row['baseline']:.2f} ({row['classes']} classes)"
         )
 
     decoder_text = None
@@ -221,23 +225,28 @@ def _recall_at(Q: np.ndarray, X: np.ndarray, ks: Sequence[int]) -> dict[int, flo
 
 
 def _attribute_leakage(X: np.ndarray, labels: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
-    """5-fold accuracy of a logistic-regression attacker per attribute, with the baseline."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+    """5-fold accuracy of a linear-probe attacker per attribute, with baseline and 95% CI.
+
+    Attributes with a class of fewer than 5 records are skipped (and say so): k-fold
+    accuracy on them would be noise.
+    """
+    from probes import LinearProbe, evaluate_probe
 
     out: dict[str, dict[str, Any]] = {}
     for attr, values in labels.items():
         y = np.asarray(values)
         classes, counts = np.unique(y, return_counts=True)
-        if len(classes) < 2 or len(classes) > len(y) / 2:
-            continue  # nothing to learn, or too few records per class to learn it
-        # stratify when every class can appear in every fold; rare classes otherwise
-        splitter = StratifiedKFold if counts.min() >= 5 else KFold
-        cv = splitter(n_splits=5, shuffle=True, random_state=0)
-        acc = cross_val_score(LogisticRegression(C=10.0, max_iter=2000), X, y, cv=cv)
+        if len(classes) < 2 or counts.min() < 5:
+            out[attr] = {
+                "skipped": f"{len(classes)} classes, the rarest with {counts.min()} "
+                "records: too few for 5-fold probing"
+            }
+            continue
+        res = evaluate_probe(X, y, LinearProbe(C=10.0), cv=5, n_bootstrap=200, random_state=0)
         out[attr] = {
-            "accuracy": float(acc.mean()),
-            "baseline": float(counts.max() / counts.sum()),
+            "accuracy": res.score,
+            "ci": list(res.ci),
+            "baseline": res.baseline,
             "classes": len(classes),
         }
     return out

@@ -62,9 +62,9 @@ def test_embed_errors_are_one_line(tmp_path, tiny_dir, capsys):
 @pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--records", "60", "--out", str(out), "--no-decoder"]) == 0
+    assert main(["demo", "--records", "300", "--out", str(out), "--no-decoder"]) == 0
     result = json.loads((out / "demo.json").read_text())
-    assert result["records"] == 60 and result["embedder"]["dim"] == 384
+    assert result["records"] == 300 and result["embedder"]["dim"] == 384
     assert 0.3 <= result["retrieval"]["recall@10"] <= 1.0
     condition = result["attribute_inference"]["condition"]
     assert condition["accuracy"] > condition["baseline"] + 0.2
