@@ -320,18 +320,11 @@ def read_sentence_transformers_config(source: str) -> dict[str, Any]:
             info["normalize"] = True
         elif kind == "Pooling":
             cfg = read(f"{m.get('path', '')}/config.json".lstrip("/")) or {}
-            modes = {
-                "pooling_mode_mean_tokens": "mean",
-                "pooling_mode_cls_token": "cls",
-                "pooling_mode_max_tokens": "max",
-                "pooling_mode_lasttoken": "last",
-            }
-            chosen = [v for k, v in modes.items() if cfg.get(k)]
-            extra = [k for k in cfg if k.startswith("pooling_mode") and cfg[k] and k not in modes]
-            if len(chosen) == 1 and not extra:
-                info["pooling"] = chosen[0]
-            else:
+            pooling = st_pooling_mode(cfg)
+            if pooling is None:
                 info["simple"] = False
+            else:
+                info["pooling"] = pooling
     bert_cfg = read("sentence_bert_config.json") or {}
     if isinstance(bert_cfg.get("max_seq_length"), int):
         info["max_length"] = bert_cfg["max_seq_length"]
@@ -393,6 +386,31 @@ class SentenceTransformerEmbedder(BaseEmbedder):
         return hash_state(self.model.state_dict(), extra)
 
 
+_ST_FLAGS = {
+    "pooling_mode_mean_tokens": "mean",
+    "pooling_mode_cls_token": "cls",
+    "pooling_mode_max_tokens": "max",
+    "pooling_mode_lasttoken": "last",
+}
+_ST_MODES = {"mean": "mean", "cls": "cls", "max": "max", "lasttoken": "last"}
+
+
+def st_pooling_mode(cfg: dict[str, Any]) -> str | None:
+    """Our pooling name for a sentence-transformers Pooling config, or None if we lack it.
+
+    Reads both forms: ``{"pooling_mode": "mean"}`` (recent releases) and one boolean flag per
+    mode (``pooling_mode_mean_tokens``...). Modes we do not implement (weighted mean, mean
+    over sqrt length, several at once) give None, so the sentence-transformers backend runs.
+    """
+    mode = cfg.get("pooling_mode")
+    if isinstance(mode, str):
+        return _ST_MODES.get(mode)
+    on = [k for k, v in cfg.items() if k.startswith("pooling_mode") and v]
+    if len(on) != 1 or on[0] not in _ST_FLAGS:
+        return None
+    return _ST_FLAGS[on[0]]
+
+
 def _simple_st_pooling(model: Any) -> tuple[str, bool] | None:
     """(pooling, normalize) of a Transformer + Pooling (+ Normalize) model, else None."""
     try:
@@ -403,22 +421,9 @@ def _simple_st_pooling(model: Any) -> tuple[str, bool] | None:
         return None
     if not hasattr(model[0], "auto_model"):
         return None
+    cfg = model[1].get_config_dict() if hasattr(model[1], "get_config_dict") else {}
     mode = getattr(model[1], "pooling_mode", None)
-    if not isinstance(mode, str):  # older sentence-transformers: one flag per mode
-        cfg = model[1].get_config_dict()
-        flags = {
-            "mean": "pooling_mode_mean_tokens",
-            "cls": "pooling_mode_cls_token",
-            "max": "pooling_mode_max_tokens",
-            "lasttoken": "pooling_mode_lasttoken",
-        }
-        on = [k for k, v in flags.items() if cfg.get(v)]
-        if len(on) != 1 or any(
-            cfg.get(k) for k in cfg if k.startswith("pooling_mode") and k not in flags.values()
-        ):
-            return None
-        mode = on[0]
-    pooling = {"mean": "mean", "cls": "cls", "max": "max", "lasttoken": "last"}.get(mode)
+    pooling = st_pooling_mode({"pooling_mode": mode} if isinstance(mode, str) else cfg)
     if pooling is None:
         return None
     return pooling, names[-1] == "Normalize"

@@ -348,3 +348,49 @@ def test_layer_option_through_load_embedder(tmp_path):
     emb = load_embedder(str(path), device="cpu", layer=1)
     ref = TransformersEmbedder(model, tok, device="cpu").embed_layers(TEXTS, layers=[1])[0]
     np.testing.assert_allclose(emb.embed(TEXTS), ref, atol=1e-5)
+
+
+def test_st_pooling_config_both_forms():
+    from embedlens.backends_hf import st_pooling_mode
+
+    assert st_pooling_mode({"pooling_mode": "mean", "include_prompt": True}) == "mean"
+    assert st_pooling_mode({"pooling_mode": "lasttoken"}) == "last"
+    assert st_pooling_mode({"pooling_mode": "weightedmean"}) is None
+    assert (
+        st_pooling_mode({"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False})
+        == "cls"
+    )
+    assert (
+        st_pooling_mode({"pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": True}) is None
+    )
+    assert st_pooling_mode({"pooling_mode_mean_sqrt_len_tokens": True}) is None
+
+
+def test_saved_simple_st_model_runs_on_transformers_backend(tmp_path):
+    """A Transformer + Pooling + Normalize directory is reproduced by the transformers backend."""
+    import json
+
+    model, tok = tiny_encoder(dim=16)
+    path = save_tiny(model, tok, tmp_path / "st")
+    (path / "1_Pooling").mkdir()
+    (path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode": "cls"}))
+    (path / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 8}))
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
+        {
+            "idx": 2,
+            "name": "2",
+            "path": "2_Normalize",
+            "type": "sentence_transformers.models.Normalize",
+        },
+    ]
+    (path / "modules.json").write_text(json.dumps(modules))
+    emb = load_embedder(str(path), device="cpu")
+    assert isinstance(emb, TransformersEmbedder)
+    assert (emb.pooling, emb.normalize, emb.max_length) == ("cls", True, 8)
