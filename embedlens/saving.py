@@ -1,0 +1,121 @@
+"""Saving and loading the trained models of ``inversion``: one directory format for all.
+
+A saved model is a directory with ``config.json`` (format version, embedlens version, class,
+the embedder's name, dim and fingerprint, and the model's own settings) and
+``model.safetensors``. Nothing is pickled. Loading checks the class, refuses a format newer than
+this code reads, and refuses an embedder whose fingerprint differs from the one trained for.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CONFIG_FILE",
+    "FORMAT_VERSION",
+    "WEIGHTS_FILE",
+    "embedder_record",
+    "read_config",
+    "resolve_dir",
+    "resolve_saved_embedder",
+    "without_adapters",
+]
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+def embedder_record(embedder: Any) -> dict[str, Any]:
+    """What a saved model remembers of its embedder: name, dim and fingerprint."""
+    return {
+        "name": embedder.name,
+        "dim": int(embedder.dim),
+        "fingerprint": embedder.fingerprint,
+    }
+
+
+def resolve_saved_embedder(saved: dict[str, Any], embedder: Any, root: Path) -> Any:
+    """The embedder to use with a saved model, checked against the one it was trained for.
+
+    ``embedder=None`` loads the saved name with :func:`~embedlens.embedders.load_embedder`; a
+    string is loaded the same way; an embedder object is used as is. Raises ``ValueError`` when
+    its dim or fingerprint differs from the saved record.
+    """
+    emb = embedder
+    if emb is None or isinstance(emb, str):
+        from embedlens.embedders import load_embedder
+
+        name = saved["name"] if emb is None else emb
+        try:
+            emb = load_embedder(name)
+        except Exception as err:
+            raise ValueError(
+                f"could not load the embedder {name!r} that {str(root)!r} was trained for "
+                f"({type(err).__name__}: {err}): pass it as embedder=..."
+            ) from err
+    if int(emb.dim) != int(saved["dim"]) or emb.fingerprint != saved["fingerprint"]:
+        raise ValueError(
+            f"{str(root)!r} was trained for embedder {saved['name']!r} ({saved['dim']}-dim, "
+            f"fingerprint {saved['fingerprint']}), but got {emb.name!r} ({emb.dim}-dim, "
+            f"fingerprint {emb.fingerprint}): pass the embedder it was trained for, or train "
+            "a model for this one"
+        )
+    return emb
+
+
+def without_adapters(model: Any) -> Any:
+    """``model`` itself, or for a peft model a copy of its base model without the adapters."""
+    if hasattr(model, "peft_config") and hasattr(model, "unload"):
+        return copy.deepcopy(model).unload()
+    return model
+
+
+def resolve_dir(path: str | os.PathLike[str]) -> Path:
+    """A local directory, or a hub id downloaded with ``huggingface_hub`` where it can be."""
+    root = Path(path).expanduser()
+    if root.is_dir():
+        return root
+    text = os.fspath(path)
+    if root.exists() or text.startswith((".", "/", "~")) or text.count("/") != 1:
+        raise FileNotFoundError(
+            f"{text!r} is not a saved model directory: pass the directory save_pretrained wrote"
+        )
+    from embedlens.models import hub_offline_reason
+
+    offline = hub_offline_reason()
+    if offline is not None:
+        raise FileNotFoundError(
+            f"{text!r} is not a local directory and the hub cannot be reached ({offline})"
+        )
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(text))
+
+
+def read_config(root: Path, cls_name: str) -> dict[str, Any]:
+    """Read and check ``root/config.json`` of a saved ``cls_name``."""
+    file = root / CONFIG_FILE
+    if not file.is_file() or not (root / WEIGHTS_FILE).is_file():
+        raise FileNotFoundError(
+            f"{str(root)!r} is not a saved model directory: expected {CONFIG_FILE} and "
+            f"{WEIGHTS_FILE} as save_pretrained writes them"
+        )
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{str(file)!r} is not valid JSON: {err}") from err
+    if not isinstance(config, dict) or config.get("class") != cls_name:
+        found = config.get("class") if isinstance(config, dict) else type(config).__name__
+        raise ValueError(f"{str(root)!r} holds a {found!r}, not an {cls_name}")
+    version = config.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"{str(root)!r} has format version {version!r}, newer than this embedlens reads "
+            f"({FORMAT_VERSION}): upgrade embedlens (pip install -U embedlens)"
+        )
+    return config
