@@ -4,6 +4,7 @@ Subcommands:
 
 - ``embedlens info``: versions, built-in models and corpora, the cache directory, the device.
 - ``embedlens embed``: embed a corpus into a ``.npy`` file.
+- ``embedlens train-inverter`` / ``embedlens invert``: train an inverter, decode vectors.
 - ``embedlens demo``: the most complete pipeline that exists so far, on the built-in defaults.
 
 Every subcommand exits 0 on success and non-zero with a one-line reason on failure.
@@ -78,6 +79,48 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_embed)
 
     p = sub.add_parser(
+        "train-inverter",
+        help="train an inverter (vector -> text) for an embedder",
+        description="Train the soft-prefix hypothesis model on a corpus, with a fixed held-out "
+        "split, checkpoints and a JSONL log in --out; --resume continues an interrupted run.",
+    )
+    _add_embedder_args(p)
+    p.add_argument("--decoder", default="smollm2", help="causal LM name/dir, or t5:<dir or id>")
+    p.add_argument("--corpus", default="wordnet", help="built-in name or file (default: wordnet)")
+    p.add_argument("--out", required=True, help="run directory (model in OUT/inverter)")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--prefix-tokens", type=int, default=16)
+    p.add_argument("--finetune", choices=["projector", "lora", "full"], default="projector")
+    p.add_argument("--max-length", type=int, default=32, help="tokens per target text")
+    p.add_argument("--noise-std", type=float, default=0.0, help="Gaussian noise on the vectors")
+    p.add_argument("--eval-size", type=int, default=500, help="held-out texts scored in training")
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.set_defaults(func=_cmd_train_inverter)
+
+    p = sub.add_parser(
+        "invert",
+        help="decode vectors back to text with a trained inverter",
+        description="Read vectors (.npy) or embed a corpus, decode them with a saved inverter, "
+        "and write one JSON line per text (and the scores when the true texts are known).",
+    )
+    p.add_argument("--inverter", required=True, help="directory written by train-inverter")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--vectors", help=".npy file of vectors from the inverter's embedder")
+    src.add_argument("--corpus", help="texts to embed and invert (then scored against them)")
+    p.add_argument("--limit", type=int, help="only the first N vectors or texts")
+    p.add_argument("--num-beams", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", help="cpu, cuda or mps (default: best available)")
+    p.add_argument("--out", required=True, help="output .jsonl file")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=_cmd_invert)
+
+    p = sub.add_parser(
         "demo",
         help="run the main pipeline on the built-in defaults",
         description="Embed the synthetic PII corpus with the built-in MiniLM, measure retrieval "
@@ -147,6 +190,73 @@ def _cmd_embed(args: argparse.Namespace) -> int:
         f"embedded {len(texts)} texts with {emb.name} (dim {emb.dim}, fingerprint "
         f"{emb.fingerprint}) in {seconds:.1f}s -> {out}"
     )
+    return 0
+
+
+# --------------------------------------------------------------------------- inversion
+
+
+def _cmd_train_inverter(args: argparse.Namespace) -> int:
+    from embedlens.embedders import load_embedder
+    from inversion.recipes import train_inverter
+
+    emb = load_embedder(args.embedder, device=args.device, cache=args.cache)
+    start = time.perf_counter()
+    train_inverter(
+        args.corpus,
+        args.out,
+        embedder=emb,
+        decoder=args.decoder,
+        prefix_tokens=args.prefix_tokens,
+        finetune=args.finetune,
+        max_length=args.max_length,
+        eval_size=args.eval_size,
+        seed=args.seed,
+        device=args.device,
+        resume=args.resume,
+        progress=True,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        noise_std=args.noise_std,
+        eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every,
+    )
+    print(
+        f"trained an inverter for {emb.name} in {time.perf_counter() - start:.0f}s -> "
+        f"{Path(args.out) / 'inverter'}"
+    )
+    return 0
+
+
+def _cmd_invert(args: argparse.Namespace) -> int:
+    from embedlens.data import load_texts
+    from inversion.inverter import Inverter
+
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise FileExistsError(f"{out} exists: pass --overwrite to replace it")
+    inv = Inverter.from_pretrained(args.inverter, device=args.device)
+    references: list[str] | None = None
+    if args.vectors:
+        X = np.load(args.vectors, allow_pickle=False)
+        X = X[: args.limit] if args.limit else X
+    else:
+        references = load_texts(args.corpus, limit=args.limit)
+        X = inv.embedder_.embed(references, batch_size=args.batch_size, progress=True)
+    texts = inv.invert(X, num_beams=args.num_beams, batch_size=args.batch_size, progress=True)
+    rows = [{"index": i, "text": t} for i, t in enumerate(texts)]
+    if references is not None:
+        from inversion.metrics import evaluate
+
+        scores = evaluate(references, texts, embedder=inv.embedder_, reference_embeddings=X)
+        for row, ref in zip(rows, references, strict=True):
+            row["reference"] = ref
+        summary = ", ".join(f"{k} {v:.3f}" for k, v in scores.metrics.items())
+        print(f"scores against the true texts: {summary}")
+    with atomic_path(out) as tmp:
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    print(f"inverted {len(texts)} vectors -> {out}")
     return 0
 
 

@@ -69,3 +69,56 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     condition = result["attribute_inference"]["condition"]
     assert condition["accuracy"] > condition["baseline"] + 0.2
     assert "[3/4]" in capsys.readouterr().out
+
+
+def test_train_inverter_then_invert(tmp_path, tiny_dir, capsys):
+    import random
+
+    from embedlens.tiny import tiny_causal_lm
+
+    lm = tiny_causal_lm(seed=0)
+    lm_dir = save_tiny(lm.model, lm.tokenizer, tmp_path / "lm")
+    rng = random.Random(0)
+    words = [
+        "cat",
+        "dog",
+        "bird",
+        "fish",
+        "sun",
+        "moon",
+        "tree",
+        "star",
+        "red",
+        "blue",
+        "big",
+        "small",
+    ]
+    corpus = tmp_path / "texts.txt"
+    corpus.write_text("\n".join(" ".join(rng.choices(words, k=3)) for _ in range(40)))
+    run = tmp_path / "run"
+    args = ["train-inverter", "--embedder", str(tiny_dir), "--decoder", str(lm_dir)]
+    args += ["--corpus", str(corpus), "--out", str(run), "--steps", "6", "--batch-size", "4"]
+    args += ["--prefix-tokens", "2", "--eval-size", "4", "--eval-every", "3"]
+    assert main(args) == 0, capsys.readouterr().err
+    assert (run / "inverter" / "config.json").is_file()
+    out = tmp_path / "inv.jsonl"
+    code = main(
+        [
+            "invert",
+            "--inverter",
+            str(run / "inverter"),
+            "--corpus",
+            str(corpus),
+            "--limit",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 3 and all(isinstance(r["text"], str) and r["reference"] for r in rows)
+    assert "token_f1" in capsys.readouterr().out
+    # a resume with other settings is refused with the reason, and changes nothing
+    assert main([*args[:-4], "--lr", "0.5", "--resume"]) == 1
+    assert "cannot resume" in capsys.readouterr().err
