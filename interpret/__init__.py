@@ -1,0 +1,55 @@
+"""interpret: see what embeddings encode (interactive maps; soft-token explanations).
+
+Importing this package is light: each public name loads its module on first use, and the
+modules themselves import umap, scikit-learn, plotly and pandas only inside the functions that
+need them.
+
+Examples
+--------
+>>> import interpret
+>>> interpret.EmbeddingMap  # doctest: +ELLIPSIS
+<class 'interpret.maps.EmbeddingMap'>
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from embedlens._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from interpret.maps import (
+        ClusterContext,
+        Clustering,
+        ClusterLabeler,
+        EmbeddingMap,
+        KeywordLabeler,
+        MapComparison,
+        compare_maps,
+    )
+    from interpret.soft_prompt import SoftPrompt
+
+_LAZY = {
+    "ClusterContext": "interpret.maps",
+    "ClusterLabeler": "interpret.maps",
+    "Clustering": "interpret.maps",
+    "EmbeddingMap": "interpret.maps",
+    "KeywordLabeler": "interpret.maps",
+    "MapComparison": "interpret.maps",
+    "compare_maps": "interpret.maps",
+    "SoftPrompt": "interpret.soft_prompt",
+}
+
+__all__ = [
+    "ClusterContext",
+    "ClusterLabeler",
+    "Clustering",
+    "EmbeddingMap",
+    "KeywordLabeler",
+    "MapComparison",
+    "SoftPrompt",
+    "compare_maps",
+]
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

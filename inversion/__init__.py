@@ -4,17 +4,25 @@
 first used.
 
 - :class:`Inverter` (``inversion.inverter``): the soft-prefix hypothesis model.
+- :func:`evaluate`, :func:`entity_recovery` (``inversion.metrics``, ``inversion.entities``):
+  BLEU, token F1, exact match, cosine and recovered PII, with bootstrap intervals.
+- :class:`BagOfWordsAttack`, :class:`NearestNeighbourAttack`: baseline attacks.
 - :func:`train`, :class:`TrainConfig` (``embedlens.train``): the one trainer for (vector, text)
   pairs that the inverter, the corrector and the explainer share.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from embedlens._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
+    "BagOfWordsAttack": "inversion.bow",
+    "EntityRecovery": "inversion.entities",
+    "InversionScores": "inversion.metrics",
     "Inverter": "inversion.inverter",
+    "NearestNeighbourAttack": "inversion.nearest",
+    "entity_recovery": "inversion.entities",
+    "evaluate": "inversion.metrics",
     "TrainConfig": "embedlens.train",
     "TrainResult": "embedlens.train",
     "Trainable": "embedlens.train",
@@ -27,14 +35,4 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'inversion' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
