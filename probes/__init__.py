@@ -1,6 +1,8 @@
-"""probes: what do embeddings encode? Linear probes, controls, MDL, concept directions, erasure.
+"""probes: what do embeddings encode? Linear probes, controls, MDL, layer sweeps, a SentEval-style
+suite, concept directions, erasure.
 
-Everything here takes arrays (``X`` of shape (n_samples, n_features)); nothing needs a model.
+The probes take arrays (``X`` of shape (n_samples, n_features)) and need no model; only
+``layer_sweep`` and ``run_suite`` accept an embedder (``layer_sweep`` takes precomputed states too).
 Names are loaded lazily, so ``import probes`` stays light: torch is imported only when a probe is
 fitted.
 
@@ -36,6 +38,12 @@ _EXPORTS: dict[str, str] = {
     "LeaceEraser": "erasure",
     "LEACE": "erasure",
     "INLP": "erasure",
+    "LayerSweepResult": "layers",
+    "layer_sweep": "layers",
+    "ProbingTask": "suite",
+    "build_task": "suite",
+    "SuiteResult": "suite",
+    "run_suite": "suite",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -53,11 +61,17 @@ if TYPE_CHECKING:
     from probes.erasure import LeaceEraser as LeaceEraser
     from probes.evaluate import ProbeResult as ProbeResult
     from probes.evaluate import evaluate_probe as evaluate_probe
+    from probes.layers import LayerSweepResult as LayerSweepResult
+    from probes.layers import layer_sweep as layer_sweep
     from probes.linear import LinearProbe as LinearProbe
     from probes.mdl import DEFAULT_BLOCKS as DEFAULT_BLOCKS
     from probes.mdl import MDLResult as MDLResult
     from probes.mdl import mdl_probe as mdl_probe
     from probes.ridge import LinearRegressionProbe as LinearRegressionProbe
+    from probes.suite import ProbingTask as ProbingTask
+    from probes.suite import SuiteResult as SuiteResult
+    from probes.suite import build_task as build_task
+    from probes.suite import run_suite as run_suite
 
 
 def __getattr__(name: str) -> Any:

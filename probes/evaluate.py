@@ -180,6 +180,21 @@ def default_probe(task: Task) -> Any:
     return LinearRegressionProbe()
 
 
+def quiet_probe(probe: Any, task: Task) -> Any:
+    """``probe`` (or a standardizing default) with its per-fit progress bar off if it was on auto.
+
+    For loops over many representations (layers, models) that show one bar of their own. The
+    default probe standardizes the features, so its regularization means the same on every
+    layer and every model, whatever the scale of their vectors (raw hidden states, unit-norm
+    sentence embeddings).
+    """
+    model = default_probe(task).set_params(standardize=True) if probe is None else probe
+    params = model.get_params(deep=False) if hasattr(model, "get_params") else {}
+    if "progress" in params and params["progress"] is None:
+        model = clone(model).set_params(progress=False)
+    return model
+
+
 def make_splits(
     X: np.ndarray,
     y: np.ndarray,

@@ -20,13 +20,16 @@ MODULES = [
     "probes.mdl",
     "probes.directions",
     "probes.erasure",
+    "probes.layers",
+    "probes.suite",
+    "probes.suite_tasks",
 ]
 
 
 def test_import_does_not_load_heavy_libraries() -> None:
     code = (
         "import sys, probes\n"
-        "heavy = [m for m in ('torch', 'transformers', 'umap', 'plotly', 'sklearn') "
+        "heavy = [m for m in ('torch', 'transformers', 'umap', 'plotly', 'sklearn', 'spacy', 'pandas') "
         "if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
@@ -37,11 +40,12 @@ def test_import_does_not_load_heavy_libraries() -> None:
 def test_estimator_import_does_not_load_torch() -> None:
     code = (
         "import sys\n"
-        "from probes import LinearProbe, evaluate_probe, LeaceEraser, mdl_probe\n"
-        "print('torch' in sys.modules, 'plotly' in sys.modules)\n"
+        "from probes import LinearProbe, evaluate_probe, LeaceEraser, mdl_probe, layer_sweep\n"
+        "from probes import run_suite, build_task\n"
+        "print('torch' in sys.modules, 'plotly' in sys.modules, 'spacy' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False False"
+    assert out.stdout.strip() == "False False False"
 
 
 def test_probes_never_imports_inversion_interpret_or_the_application() -> None:
