@@ -72,7 +72,9 @@ def check_matrix(X: Any, *, what: str = "X", dim: int | None = None) -> np.ndarr
 
 
 def in_interactive_session() -> bool:
-    """True inside IPython/Jupyter or when stderr is a terminal."""
+    """True in a Python REPL, inside IPython/Jupyter, or when stderr is a terminal."""
+    if hasattr(sys, "ps1") or sys.flags.interactive:
+        return True
     if "IPython" in sys.modules:
         try:
             from IPython import get_ipython

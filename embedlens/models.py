@@ -44,7 +44,7 @@ _CACHE_FORMAT = 1  # bump when the layout of the cached conversions changes
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """Pick the device once: the given one, else cuda, then mps, then cpu.
 
-    Raises ``RuntimeError`` when a device is asked for that this machine does not have.
+    Raises ``ValueError`` for an unknown device name or one this machine does not have.
     """
     import torch
 
@@ -59,14 +59,18 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as err:
         raise ValueError(
-            f"unknown device {device!r}: use None (auto), 'cpu', 'cuda', 'cuda:N' or 'mps'"
+            f"unknown device {device!r}: device must be None (auto: cuda, then mps, then cpu) "
+            "or a torch device such as 'cpu', 'cuda:0' or 'mps'"
         ) from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} was asked for but CUDA is not available here")
-    if dev.type == "mps" and not (
-        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    mps = getattr(torch.backends, "mps", None)
+    if (dev.type == "cuda" and not torch.cuda.is_available()) or (
+        dev.type == "mps" and (mps is None or not mps.is_available())
     ):
-        raise RuntimeError(f"device {device!r} was asked for but MPS is not available here")
+        raise ValueError(
+            f"device={str(device)!r} was asked for, but this torch ({torch.__version__}) sees no "
+            f"{dev.type.upper()} device: use device=None to pick the best available one, or "
+            "device='cpu'"
+        )
     return dev
 
 

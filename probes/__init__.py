@@ -17,33 +17,34 @@ True
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from embedlens._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
-    "LinearProbe": "linear",
-    "LinearRegressionProbe": "ridge",
-    "ProbeResult": "evaluate",
-    "evaluate_probe": "evaluate",
-    "SelectivityResult": "controls",
-    "control_labels": "controls",
-    "control_task": "controls",
-    "MDLResult": "mdl",
-    "mdl_probe": "mdl",
-    "DEFAULT_BLOCKS": "mdl",
-    "ConceptDirection": "directions",
-    "concept_direction": "directions",
-    "score": "directions",
-    "shift": "directions",
-    "LeaceEraser": "erasure",
-    "LEACE": "erasure",
-    "INLP": "erasure",
-    "LayerSweepResult": "layers",
-    "layer_sweep": "layers",
-    "ProbingTask": "suite",
-    "build_task": "suite",
-    "SuiteResult": "suite",
-    "run_suite": "suite",
+    "LinearProbe": "probes.linear",
+    "LinearRegressionProbe": "probes.ridge",
+    "ProbeResult": "probes.evaluate",
+    "evaluate_probe": "probes.evaluate",
+    "SelectivityResult": "probes.controls",
+    "control_labels": "probes.controls",
+    "control_task": "probes.controls",
+    "MDLResult": "probes.mdl",
+    "mdl_probe": "probes.mdl",
+    "DEFAULT_BLOCKS": "probes.mdl",
+    "ConceptDirection": "probes.directions",
+    "concept_direction": "probes.directions",
+    "score": "probes.directions",
+    "shift": "probes.directions",
+    "LeaceEraser": "probes.erasure",
+    "LEACE": "probes.erasure",
+    "INLP": "probes.erasure",
+    "LayerSweepResult": "probes.layers",
+    "layer_sweep": "probes.layers",
+    "ProbingTask": "probes.suite",
+    "build_task": "probes.suite",
+    "SuiteResult": "probes.suite",
+    "run_suite": "probes.suite",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -74,14 +75,4 @@ if TYPE_CHECKING:
     from probes.suite import run_suite as run_suite
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'probes' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -5,7 +5,6 @@ torch is imported inside the functions that need it, never at module import.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
@@ -19,32 +18,10 @@ DType = Literal["float32", "float64"]
 
 
 def resolve_device(device: str | Any | None) -> torch.device:
-    """Return a torch device; ``None`` picks cuda, then mps, then cpu (resolved at call time)."""
-    import torch
+    """The shared device rule of embedlens: ``None`` picks cuda, then mps, then cpu."""
+    from embedlens.models import resolve_device as resolve
 
-    if device is None:
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(
-            f"device must be None (auto: cuda, then mps, then cpu) or a torch device such as "
-            f"'cpu' or 'cuda:0'; got {device!r}."
-        ) from None
-    mps = getattr(torch.backends, "mps", None)
-    if (resolved.type == "cuda" and not torch.cuda.is_available()) or (
-        resolved.type == "mps" and (mps is None or not mps.is_available())
-    ):
-        raise ValueError(
-            f"device={device!r} was asked for, but this torch ({torch.__version__}) sees no such "
-            f"device. Use device=None to pick the best available one, or device='cpu'."
-        )
-    return resolved
+    return resolve(device)
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
@@ -71,24 +48,15 @@ def numpy_dtype(dtype: str) -> type[np.floating[Any]]:
     raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
 
 
-def is_interactive() -> bool:
-    """True in a Python REPL or a Jupyter/IPython session."""
-    if hasattr(sys, "ps1") or sys.flags.interactive:
-        return True
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return False
-    get_ipython = getattr(ipython, "get_ipython", None)
-    return get_ipython is not None and get_ipython() is not None
-
-
 def progress_bar(
     progress: bool | None, *, total: int | None = None, desc: str = "", unit: str = "it"
 ) -> Any:
     """A ``tqdm.auto`` bar; ``progress=None`` shows it only in interactive sessions."""
     from tqdm.auto import tqdm
 
-    enabled = is_interactive() if progress is None else bool(progress)
+    from embedlens._utils import in_interactive_session
+
+    enabled = in_interactive_session() if progress is None else bool(progress)
     return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=False)
 
 
