@@ -48,3 +48,14 @@ def smollm2():
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EMBEDLENS_CACHE", str(USER_CACHE))
         return load_decoder("smollm2", device="cpu")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch thread: tiny models are far faster so on a shared 2-core CPU."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -27,13 +27,7 @@ from inversion.inverter import Inverter  # noqa: E402
 TEXTS = ["the cat sat", "a dog ran", "red sun", "blue moon", "hello world", "green tree"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run ~100x faster on one thread when the CPU is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
