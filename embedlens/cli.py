@@ -271,14 +271,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     corpus = load_corpus("pii", n=args.records)
-    print(f"[1/4] corpus: {len(corpus)} synthetic personal records, e.g.\n      {corpus.texts[0]}")
+    print(f"[1/5] corpus: {len(corpus)} synthetic personal records, e.g.\n      {corpus.texts[0]}")
 
     emb = load_embedder("minilm", device=args.device, cache=out / "embeddings.sqlite")
     t = time.perf_counter()
     X = emb.embed(corpus.texts, batch_size=64, progress=True)
     rate = len(corpus) / max(time.perf_counter() - t, 1e-9)
     print(
-        f"[2/4] embedded with {emb.name} on {getattr(emb, 'device', '?')}: dim {emb.dim}, "
+        f"[2/5] embedded with {emb.name} on {getattr(emb, 'device', '?')}: dim {emb.dim}, "
         f"fingerprint {emb.fingerprint}, {rate:.0f} texts/s (cached ones are free)"
     )
 
@@ -287,7 +287,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     Q = emb.embed(queries, batch_size=64)
     recall = _recall_at(Q, X, ks=(1, 10))
     print(
-        f"[3/4] retrieval utility (query = name + city): recall@1 {recall[1]:.2f}, "
+        f"[3/5] retrieval utility (query = name + city): recall@1 {recall[1]:.2f}, "
         f"recall@10 {recall[10]:.2f}"
     )
 
@@ -303,12 +303,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"vs majority baseline {row['baseline']:.2f} ({row['classes']} classes)"
         )
 
+    attacks = _baseline_attacks(emb, X, corpus, seed=1)
+    print("[4/5] what an attacker recovers from the vectors alone (own records, other people):")
+    for name, row in attacks.items():
+        rates = ", ".join(f"{k} {v:.2f}" for k, v in row["field_recovery"].items())
+        print(f"        {name:18s} token F1 {row['token_f1']:.2f}; fields recovered: {rates}")
+    from interpret.maps import EmbeddingMap
+
+    emap = EmbeddingMap(method="pca", random_state=0).fit(
+        X, texts=corpus.texts, labels={"condition": corpus.labels["condition"]}
+    )
+    emap.save_html(out / "map.html")
+    print(f"      map of the records coloured by condition: {out / 'map.html'}")
+
     decoder_text = None
     if not args.no_decoder:
         decoder_text = _decoder_check(args.device)
-        print(f"[4/4] built-in decoder smollm2 answers: {decoder_text!r}")
+        print(f"[5/5] built-in decoder smollm2 answers: {decoder_text!r}")
     else:
-        print("[4/4] decoder check skipped (--no-decoder)")
+        print("[5/5] decoder check skipped (--no-decoder)")
 
     result = {
         "records": len(corpus),
@@ -316,6 +329,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         "texts_per_second": rate,
         "retrieval": {f"recall@{k}": v for k, v in recall.items()},
         "attribute_inference": leaks,
+        "attacks": attacks,
         "decoder_sample": decoder_text,
         "seconds": time.perf_counter() - t0,
     }
@@ -323,6 +337,33 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         tmp.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(f"done in {result['seconds']:.0f}s; numbers in {out / 'demo.json'}")
     return 0
+
+
+def _baseline_attacks(emb: Any, X: np.ndarray, corpus: Any, seed: int) -> dict[str, Any]:
+    """Nearest-neighbour and bag-of-words attacks trained on an attacker's own records.
+
+    The attacker generates records of other people (another seed), embeds them with the same
+    model, and attacks the victims' vectors; recovery is scored against the victims' fields.
+    """
+    from embedlens.data import load_corpus
+    from inversion.bow import BagOfWordsAttack
+    from inversion.entities import entity_recovery
+    from inversion.metrics import token_prf
+    from inversion.nearest import NearestNeighbourAttack
+
+    own = load_corpus("pii", n=max(len(corpus), 200), seed=seed)
+    X_own = emb.embed(own.texts, batch_size=64)
+    nn = NearestNeighbourAttack(emb).fit(own.texts, aux_embeddings=X_own)
+    bow = BagOfWordsAttack(embedder=emb, random_state=0).fit(X_own, own.texts)
+    out: dict[str, Any] = {}
+    for name, hyps in (("nearest neighbour", nn.invert(X)), ("bag of words", bow.invert(X))):
+        rec = entity_recovery(corpus.fields, hyps, bootstrap=0)
+        f1 = [token_prf(ref, hyp)[2] for ref, hyp in zip(corpus.texts, hyps, strict=True)]
+        out[name] = {
+            "token_f1": float(np.mean(f1)),
+            "field_recovery": {k: float(v) for k, v in rec.rate.items()},
+        }
+    return out
 
 
 def _recall_at(Q: np.ndarray, X: np.ndarray, ks: Sequence[int]) -> dict[int, float]:

@@ -68,7 +68,10 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert 0.3 <= result["retrieval"]["recall@10"] <= 1.0
     condition = result["attribute_inference"]["condition"]
     assert condition["accuracy"] > condition["baseline"] + 0.2
-    assert "[3/4]" in capsys.readouterr().out
+    assert "[4/5]" in capsys.readouterr().out
+    nn = result["attacks"]["nearest neighbour"]
+    assert 0.0 <= nn["token_f1"] <= 1.0 and "condition" in nn["field_recovery"]
+    assert (out / "map.html").stat().st_size > 100_000
 
 
 def test_train_inverter_then_invert(tmp_path, tiny_dir, capsys):
