@@ -37,8 +37,12 @@ typecheck: install
 test: install lint typecheck
 	$(PY) -m pytest -q --nbmake tests notebooks
 
+# The CPU benchmarks; benchmarks/inversion.py trains a real inverter and wants a GPU:
+# run it by hand (python benchmarks/inversion.py --device cuda --dtype bf16).
 bench: install
 	$(PY) benchmarks/embed.py
+	$(PY) benchmarks/probes.py
+	$(PY) benchmarks/maps.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
