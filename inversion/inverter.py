@@ -271,6 +271,7 @@ class Inverter:
         self,
         texts: Sequence[str],
         *,
+        vectors: Any = None,
         steps: int = 1000,
         batch_size: int = 32,
         lr: float = 1e-3,
@@ -300,6 +301,8 @@ class Inverter:
         ``out_dir`` (checkpoints, ``train_log.jsonl``, and the final model under
         ``out_dir/inverter``), ``resume`` (continue an interrupted run in ``out_dir``) and
         ``callback`` (called with every log record). The run's log is kept in ``history_``.
+        ``vectors`` are embeddings of ``texts`` computed elsewhere (for example defended
+        vectors, to train an adaptive attacker); the texts are then not embedded again.
 
         Examples
         --------
@@ -335,7 +338,15 @@ class Inverter:
         has_eval = eval_texts is not None and len(eval_texts) > 0
         if not ddp.main:
             ddp.barrier()  # in a distributed run the main process fills the cache first
-        X = embed_texts(emb, items, cache=cache, progress=progress)
+        if vectors is None:
+            X = embed_texts(emb, items, cache=cache, progress=progress)
+        else:
+            X = check_matrix(vectors, what="vectors")
+            if X.shape[0] != len(items) or X.shape[1] != emb.dim:
+                raise ValueError(
+                    f"vectors has shape {X.shape}, expected ({len(items)}, {emb.dim}): one "
+                    f"{emb.dim}-dim vector from {emb.name!r} per training text"
+                )
         eval_X = embed_texts(emb, eval_texts, cache=cache) if has_eval and eval_texts else None
         if ddp.main:
             ddp.barrier()

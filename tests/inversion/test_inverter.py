@@ -287,3 +287,35 @@ def test_hub_id_without_hub_is_a_clear_error(emb, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(FileNotFoundError, match="hub cannot be reached"):
         Inverter.from_pretrained("someone/minilm-inverter", embedder=emb)
+
+
+def test_fit_on_given_vectors(emb):
+    """Vectors computed elsewhere train the same model as embedding the texts in fit."""
+
+    def make():
+        return Inverter(
+            embedder=emb,
+            decoder=tiny_causal_lm(hidden=32, seed=0),
+            prefix_tokens=2,
+            max_length=12,
+            finetune="projector",
+        )
+
+    kw = {"steps": 3, "batch_size": 4, "progress": False}
+    a = make().fit(TEXTS, **kw)
+    b = make().fit(TEXTS, vectors=emb.embed(TEXTS), **kw)
+    for (name, wa), (_, wb) in zip(
+        a.projector_.state_dict().items(), b.projector_.state_dict().items(), strict=True
+    ):
+        assert torch.equal(wa, wb), name
+    shifted = make().fit(TEXTS, vectors=emb.embed(TEXTS) + 0.5, **kw)
+    assert not torch.equal(
+        next(iter(shifted.projector_.state_dict().values())),
+        next(iter(a.projector_.state_dict().values())),
+    )
+    with pytest.raises(ValueError, match=r"vectors has shape \(3, 32\), expected \(8, 32\)"):
+        make().fit(TEXTS, vectors=emb.embed(TEXTS[:3]), **kw)
+    bad = emb.embed(TEXTS)
+    bad[2, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        make().fit(TEXTS, vectors=bad, **kw)
