@@ -1,4 +1,4 @@
-"""Saving and loading the trained models of ``inversion``: one directory format for all.
+"""Saving and loading trained models (inverters, attacks, explainers): one directory format.
 
 A saved model is a directory with ``config.json`` (format version, embedlens version, class,
 the embedder's name, dim and fingerprint, and the model's own settings) and
@@ -18,6 +18,7 @@ __all__ = [
     "CONFIG_FILE",
     "FORMAT_VERSION",
     "WEIGHTS_FILE",
+    "check_embedder",
     "embedder_record",
     "read_config",
     "resolve_dir",
@@ -58,14 +59,20 @@ def resolve_saved_embedder(saved: dict[str, Any], embedder: Any, root: Path) -> 
                 f"could not load the embedder {name!r} that {str(root)!r} was trained for "
                 f"({type(err).__name__}: {err}): pass it as embedder=..."
             ) from err
-    if int(emb.dim) != int(saved["dim"]) or emb.fingerprint != saved["fingerprint"]:
-        raise ValueError(
-            f"{str(root)!r} was trained for embedder {saved['name']!r} ({saved['dim']}-dim, "
-            f"fingerprint {saved['fingerprint']}), but got {emb.name!r} ({emb.dim}-dim, "
-            f"fingerprint {emb.fingerprint}): pass the embedder it was trained for, or train "
-            "a model for this one"
-        )
+    check_embedder(saved, emb, root)
     return emb
+
+
+def check_embedder(saved: dict[str, Any], emb: Any, root: Path) -> None:
+    """Raise ``ValueError`` unless ``emb`` has the dim and fingerprint of the ``saved`` record."""
+    if int(emb.dim) == int(saved["dim"]) and emb.fingerprint == saved["fingerprint"]:
+        return
+    raise ValueError(
+        f"{str(root)!r} was trained on embeddings from {saved['name']!r} ({saved['dim']}-dim, "
+        f"fingerprint {saved['fingerprint']}), but got {emb.name!r} ({emb.dim}-dim, fingerprint "
+        f"{emb.fingerprint}): a model trained for embedder {saved['name']!r} reads only its "
+        "vectors; pass that embedder, or train a model for yours"
+    )
 
 
 def without_adapters(model: Any) -> Any:
@@ -100,18 +107,23 @@ def resolve_dir(path: str | os.PathLike[str]) -> Path:
 def read_config(root: Path, cls_name: str) -> dict[str, Any]:
     """Read and check ``root/config.json`` of a saved ``cls_name``."""
     file = root / CONFIG_FILE
-    if not file.is_file() or not (root / WEIGHTS_FILE).is_file():
+    if not file.is_file():
         raise FileNotFoundError(
             f"{str(root)!r} is not a saved model directory: expected {CONFIG_FILE} and "
             f"{WEIGHTS_FILE} as save_pretrained writes them"
         )
+    if not (root / WEIGHTS_FILE).is_file():
+        raise FileNotFoundError(
+            f"{str(root)!r} has {CONFIG_FILE} but no {WEIGHTS_FILE}: save the model again"
+        )
     try:
         config = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{str(file)!r} is not valid JSON: {err}") from err
     if not isinstance(config, dict) or config.get("class") != cls_name:
         found = config.get("class") if isinstance(config, dict) else type(config).__name__
-        raise ValueError(f"{str(root)!r} holds a {found!r}, not an {cls_name}")
+        article = "an" if cls_name[:1] in "AEIOU" else "a"
+        raise ValueError(f"{str(root)!r} holds a {found!r}, not {article} {cls_name}")
     version = config.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ValueError(

@@ -22,15 +22,21 @@ from typing import Any
 import numpy as np
 
 from embedlens._utils import atomic_path, check_matrix, check_texts, progress_bar
+from embedlens.saving import (
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    WEIGHTS_FILE,
+    check_embedder,
+    embedder_record,
+    read_config,
+    resolve_dir,
+)
 from inversion.metrics import normalize_tokens
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["ENGLISH_STOPWORDS", "BagOfWordsAttack", "WordScores"]
 
-FORMAT_VERSION = 1
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
 
 #: a short list of English function words, dropped from the vocabulary when ``stopwords=True``
 _STOPWORD_TEXT = """a an the and or but if then than so of to in on at by for with from into onto over under
@@ -241,7 +247,7 @@ class BagOfWordsAttack:
                 "pass more texts or lower min_df"
             )
         self.vocabulary_ = vocab
-        self.embedder_info_ = _embedder_info(self.embedder)
+        self.embedder_info_ = None if self.embedder is None else embedder_record(self.embedder)
         self._index = {w: i for i, w in enumerate(vocab)}
         Y = self._targets(bags)
         self.n_features_in_ = arr.shape[1]
@@ -408,7 +414,8 @@ class BagOfWordsAttack:
         import embedlens
 
         params = {k: v for k, v in self.get_params().items() if k not in ("embedder", "progress")}
-        info = _embedder_info(self.embedder) or self.embedder_info_
+        info = embedder_record(self.embedder) if self.embedder is not None else None
+        info = info or self.embedder_info_
         config = {
             "format_version": FORMAT_VERSION,
             "embedlens_version": embedlens.__version__,
@@ -428,8 +435,8 @@ class BagOfWordsAttack:
         tensors["input.scale"] = torch.tensor([float(self.scale_)], dtype=torch.float32)
         with atomic_path(path) as tmp:
             tmp.mkdir(parents=True)
-            (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-            save_file(tensors, str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
+            (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+            save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
         return Path(path)
 
     @classmethod
@@ -438,41 +445,12 @@ class BagOfWordsAttack:
 
         ``embedder``, when given, must have the fingerprint the attack was trained for.
         """
-        folder = Path(path)
-        config_path = folder / CONFIG_NAME
-        if not folder.is_dir() or not config_path.is_file():
-            raise FileNotFoundError(
-                f"{folder} is not a saved BagOfWordsAttack: expected a directory with "
-                f"{CONFIG_NAME} and {WEIGHTS_NAME} written by save_pretrained"
-            )
-        try:
-            config = json.loads(config_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{config_path} is not valid JSON: {err}") from err
-        if not isinstance(config, dict) or config.get("class") != cls.__name__:
-            found = config.get("class") if isinstance(config, dict) else type(config).__name__
-            raise ValueError(f"{config_path} describes {found!r}, not a {cls.__name__}")
-        version = config.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ValueError(
-                f"{folder} has format version {version!r}, but this embedlens reads up to "
-                f"{FORMAT_VERSION}: upgrade embedlens (saved by {config.get('embedlens_version')})"
-            )
+        folder = resolve_dir(path)
+        config = read_config(folder, cls.__name__)
         saved = config.get("embedder")
-        if (
-            embedder is not None
-            and saved is not None
-            and (embedder.fingerprint != saved["fingerprint"] or int(embedder.dim) != saved["dim"])
-        ):
-            raise ValueError(
-                f"this attack was trained on embeddings from {saved['name']!r} "
-                f"(dim {saved['dim']}, fingerprint {saved['fingerprint'][:12]}), but the "
-                f"embedder given is {embedder.name!r} (dim {embedder.dim}, fingerprint "
-                f"{embedder.fingerprint[:12]}): pass that embedder or train an attack for yours"
-            )
-        weights = folder / WEIGHTS_NAME
-        if not weights.is_file():
-            raise FileNotFoundError(f"{folder} has {CONFIG_NAME} but no {WEIGHTS_NAME}: save again")
+        if embedder is not None and saved is not None:
+            check_embedder(saved, embedder, folder)
+        weights = folder / WEIGHTS_FILE
         from safetensors.torch import load_file
 
         tensors = load_file(str(weights))
@@ -488,12 +466,6 @@ class BagOfWordsAttack:
         attack.loss_ = float(config.get("loss", float("nan")))
         attack.embedder_info_ = saved
         return attack
-
-
-def _embedder_info(embedder: Any) -> dict[str, Any] | None:
-    if embedder is None:
-        return None
-    return {"name": embedder.name, "dim": int(embedder.dim), "fingerprint": embedder.fingerprint}
 
 
 def _check_threshold(value: Any) -> float:
