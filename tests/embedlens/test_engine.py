@@ -1,0 +1,75 @@
+"""Execution engines: the local engine's contract, and the Ray engine giving the same numbers."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pytest
+
+from embedlens.engine import ENGINES, LocalEngine, get_engine
+
+TEXTS = [f"record {i}: {'word ' * (i % 7)}end" for i in range(23)]
+
+
+def _records(n: int) -> list[dict]:
+    return [{"id": i, "name": f"person {i}", "age": 20 + i % 50} for i in range(n)]
+
+
+def _describe(batch: list[dict]) -> list[dict]:
+    """A per-record function: each record's result depends only on that record."""
+    return [{"id": r["id"], "score": r["age"] * 0.5 + len(r["name"])} for r in batch]
+
+
+# --------------------------------------------------------------------------- local
+
+
+def test_get_engine_local_and_unknown_names():
+    assert isinstance(get_engine(), LocalEngine)
+    assert get_engine("local").name == "local"
+    with pytest.raises(ValueError, match="local, ray"):
+        get_engine("spark")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no options"):
+        get_engine("local", num_cpus=2)
+    assert ENGINES == ("local", "ray")
+
+
+def test_local_embed_matches_embedder(tiny_emb):
+    with get_engine("local") as engine:
+        X = engine.embed(tiny_emb, TEXTS, batch_size=4)
+    assert X.dtype == np.float32 and X.shape == (len(TEXTS), tiny_emb.dim)
+    np.testing.assert_allclose(X, tiny_emb.embed(TEXTS, batch_size=64), atol=1e-5)
+    # rows follow the input order, not the length-sorted batch order
+    np.testing.assert_allclose(X[5], tiny_emb.embed([TEXTS[5]])[0], atol=1e-5)
+
+
+def test_local_embed_bad_input(tiny_emb):
+    engine = LocalEngine()
+    with pytest.raises(ValueError, match="empty"):
+        engine.embed(tiny_emb, [])
+    with pytest.raises(TypeError, match="list of strings"):
+        engine.embed(tiny_emb, "one text")
+    with pytest.raises(ValueError, match="at least 1"):
+        engine.embed(tiny_emb, TEXTS, batch_size=0)
+
+
+def test_local_map_batches_keeps_order_and_batches():
+    seen: list[int] = []
+
+    def fn(batch: list[int]) -> list[int]:
+        seen.append(len(batch))
+        return [x * x for x in batch]
+
+    out = LocalEngine().map_batches(fn, list(range(10)), batch_size=4)
+    assert out == [x * x for x in range(10)]
+    assert seen == [4, 4, 2]
+    assert LocalEngine().map_batches(fn, [], batch_size=4) == []
+    assert LocalEngine().map_batches(_describe, _records(5)) == _describe(_records(5))
+
+
+def test_local_map_batches_checks_result_count():
+    with pytest.raises(ValueError, match="returned 1 results for a batch of 3"):
+        LocalEngine().map_batches(lambda xs: xs[:1], [1, 2, 3])
+    with pytest.raises(TypeError, match="expected a list"):
+        LocalEngine().map_batches(lambda xs: None, [1, 2, 3])
+    with pytest.raises(TypeError, match="positive int"):
+        LocalEngine().map_batches(lambda xs: xs, [1], batch_size=1.5)  # type: ignore[arg-type]
