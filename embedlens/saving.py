@@ -67,6 +67,12 @@ def check_embedder(saved: dict[str, Any], emb: Any, root: Path) -> None:
     """Raise ``ValueError`` unless ``emb`` has the dim and fingerprint of the ``saved`` record."""
     if int(emb.dim) == int(saved["dim"]) and emb.fingerprint == saved["fingerprint"]:
         return
+    aligned = getattr(emb, "aligned_to", None)  # inversion.align.AlignedEmbedder: mapped vectors
+    if isinstance(aligned, dict) and (aligned.get("dim"), aligned.get("fingerprint")) == (
+        int(saved["dim"]),
+        saved["fingerprint"],
+    ):
+        return
     raise ValueError(
         f"{str(root)!r} was trained on embeddings from {saved['name']!r} ({saved['dim']}-dim, "
         f"fingerprint {saved['fingerprint']}), but got {emb.name!r} ({emb.dim}-dim, fingerprint "

@@ -16,6 +16,9 @@ from __future__ import annotations
 from embedlens._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
+    "AlignedEmbedder": "inversion.align",
+    "Alignment": "inversion.align",
+    "align_embedders": "inversion.align",
     "BagOfWordsAttack": "inversion.bow",
     "EntityRecovery": "inversion.entities",
     "InversionScores": "inversion.metrics",
