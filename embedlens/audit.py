@@ -1,0 +1,692 @@
+"""The privacy audit: attack an embedding model on a corpus, measure what leaks, weigh defenses.
+
+:func:`audit` composes the other packages: the attacks of :mod:`inversion` (see
+:mod:`embedlens.audit_attacks`), the probes of :mod:`probes` for attribute inference, the
+defenses of :mod:`embedlens.audit_defenses`, and :class:`interpret.EmbeddingMap` for the map
+of the corpus; the result is an :class:`~embedlens.audit_result.AuditResult`, which writes the
+HTML report (:mod:`embedlens.report`).
+
+Who is who: the *victims* are the audited records, whose vectors leak. The *attacker* holds
+only those vectors and data of its own: for the built-in ``pii`` corpus, synthetic records of
+other people (another seed); for any other corpus, one half of it (the victims are the other
+half) unless ``attacker_corpus`` is given.
+
+Examples
+--------
+>>> from embedlens.audit import audit
+>>> result = audit(embedder="minilm", corpus="pii", budget="2m")  # doctest: +SKIP
+>>> result.summary["headline"]  # doctest: +SKIP
+>>> result.to_html("audit-report")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import types
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from embedlens.audit_attacks import (
+    TRAINABLE,
+    AttackContext,
+    AttackSpec,
+    aggregate,
+    finite,
+    parse_attacks,
+    parse_budget,
+    record_leakage,
+    run_attack,
+    score_batch,
+)
+from embedlens.audit_defenses import Defense, parse_defenses, recall_at
+from embedlens.audit_result import AuditResult
+from embedlens.data import Corpus
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_ATTACKS",
+    "DEFAULT_DEFENSES",
+    "DEFENSE_ATTACKS",
+    "AuditError",
+    "AuditResult",
+    "audit",
+]
+
+DEFAULT_ATTACKS: tuple[str, ...] = ("nearest-neighbour", "bag-of-words", "guided")
+#: the default defenses; LEACE of the corpus' first label column is added when it has labels
+DEFAULT_DEFENSES: tuple[str, ...] = ("noise", "int8", "binary", "truncate")
+#: attacks retrained against each defense (the cheap, trainable ones)
+DEFENSE_ATTACKS: tuple[str, ...] = ("nearest-neighbour", "bag-of-words")
+#: facts that identify a person; recovering them makes the risk high
+IDENTIFYING = ("name", "email", "phone", "address", "dob")
+
+
+class AuditError(RuntimeError):
+    """The audit had to stop; the message says why and what was kept."""
+
+
+def audit(
+    embedder: Any = "minilm",
+    corpus: Any = "pii",
+    *,
+    attacks: Sequence[str] | str = DEFAULT_ATTACKS,
+    defenses: Sequence[str] | str | None = None,
+    budget: Any = "5m",
+    engine: Any = "local",
+    seed: int = 0,
+    progress: bool | None = None,
+    records: int | None = 300,
+    column: str | None = None,
+    attacker_corpus: Any = None,
+    cache: Any = None,
+    device: str | None = None,
+    attack_options: Mapping[str, Mapping[str, Any]] | None = None,
+    defense_attacks: Sequence[str] = DEFENSE_ATTACKS,
+    bootstrap: int = 200,
+    map_method: str = "pca",
+    batch_size: int = 64,
+    log: Callable[[str], None] | None = None,
+) -> AuditResult:
+    """Attack ``embedder`` on ``corpus``: what leaks, at what cost, and what defenses buy.
+
+    Parameters
+    ----------
+    embedder
+        Any spec of :func:`~embedlens.embedders.load_embedder` (default the built-in MiniLM;
+        a function embedder for a remote API works too).
+    corpus
+        A built-in corpus name (default ``"pii"``, synthetic records with ground truth), a file
+        :func:`~embedlens.data.load_texts` reads, a list of texts or a
+        :class:`~embedlens.data.Corpus`.
+    attacks
+        Names (a list or comma-separated): ``nearest-neighbour``, ``bag-of-words``,
+        ``guided``, ``inverter:PATH``, ``train-inverter[:STEPS]``. An attack that cannot be
+        imported or fails is skipped with the reason; the audit goes on.
+    defenses
+        Names of :mod:`embedlens.audit_defenses` (``noise``, ``noise:S``, ``int8``,
+        ``binary``, ``truncate``, ``truncate:K``, ``leace:ATTR``). None: the default sweep,
+        plus LEACE of the first label column when the corpus has labels. ``[]``: none.
+    budget
+        For the attacks: seconds, or text such as ``"10m"``, ``"5000q"`` or ``"10m,5000q"``
+        (None: unlimited). Each attack gets an equal share of what is left; expensive attacks
+        decode fewer records when their share runs out, and the result says so.
+    engine
+        ``"local"`` or ``"ray"`` (see :func:`embedlens.engine.get_engine`), or an engine: it
+        embeds the corpus and scores the records.
+    seed
+        Seeds the attacker's data, the defenses' noise, the probes' folds and the bootstrap.
+    records
+        For generated corpora (``pii``): how many records; for others: keep the first N
+        (None: all).
+    attacker_corpus
+        The attacker's own texts (a corpus spec); default as described in the module notes.
+    cache
+        An embedding cache (a path) attached to the embedder: a run that stops midway keeps
+        what it embedded, and a re-run resumes from there.
+    attack_options
+        Per attack kind, keyword arguments of its class, e.g.
+        ``{"guided": {"beam_width": 2}, "train-inverter": {"decoder": "smollm2"}}``.
+    defense_attacks
+        The attacks retrained against each defense (trainable ones only).
+    bootstrap
+        Bootstrap rounds of the confidence intervals (0: none).
+    map_method
+        Layout of the corpus map (``"pca"``, ``"umap"`` or ``"tsne"``).
+    log
+        Called with one line per stage (the CLI prints them).
+
+    Returns
+    -------
+    AuditResult
+
+    Raises
+    ------
+    ValueError
+        For an empty corpus, unknown attack or defense names, or a bad budget.
+    AuditError
+        When the embedder fails: what was embedded stays in the cache for the next run.
+
+    Examples
+    --------
+    >>> from embedlens.tiny import tiny_embedder
+    >>> r = audit(tiny_embedder(dim=16), "pii", records=40, attacks=["nn"],
+    ...           defenses=["noise:0.5"], bootstrap=0, progress=False)
+    >>> r.attacks["nearest-neighbour"]["status"], r.defenses[0]["name"]
+    ('ran', 'noise:0.5')
+    """
+    from embedlens.embedders import load_embedder
+    from embedlens.engine import get_engine
+
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    say = _stage_logger(log)
+    specs = parse_attacks(attacks)
+    adaptive_specs = [
+        s for s in parse_attacks(list(defense_attacks) or ["nn"]) if s.kind in TRAINABLE
+    ]
+    plan = parse_budget(budget)
+    victims, own, split_note = _corpora(corpus, attacker_corpus, records, column, seed)
+    emb = load_embedder(embedder, device=device) if not hasattr(embedder, "embed") else embedder
+    if cache is not None:
+        if not hasattr(emb, "with_cache"):
+            raise TypeError(f"cache= needs an embedlens embedder, got {type(emb).__name__}")
+        emb.with_cache(cache)
+    dim = int(emb.dim)
+    dspecs = parse_defenses(
+        _default_defenses(victims) if defenses is None else defenses, dim=dim, labels=victims.labels
+    )
+    eng = get_engine(engine) if isinstance(engine, str) else engine
+    try:
+        say(f"corpus: {len(victims)} victim records, {len(own)} attacker records ({split_note})")
+        t = time.perf_counter()
+        X = _embed(eng, emb, victims.texts, "victim records", batch_size, progress)
+        own_X = _embed(eng, emb, own.texts, "attacker's records", batch_size, progress)
+        queries, recipe = _utility_queries(victims)
+        Q = _embed(eng, emb, queries, "retrieval queries", batch_size, progress)
+        timings["embed"] = time.perf_counter() - t
+        say(f"embedded with {emb.name} (dim {dim}) in {timings['embed']:.1f}s")
+
+        utility = {**recall_at(Q, X), "queries": recipe, "n": len(queries)}
+        t = time.perf_counter()
+        attributes = attribute_inference(X, victims.labels, seed=seed)
+        timings["attributes"] = time.perf_counter() - t
+
+        ctx = AttackContext(
+            embedder=emb,
+            own_texts=own.texts,
+            own_X=own_X,
+            seed=seed,
+            device=device,
+            progress=progress,
+            options=dict(attack_options or {}),
+        )
+        t = time.perf_counter()
+        attack_results, fitted = _run_attacks(
+            specs, ctx, X, victims, eng, plan, bootstrap, seed, say
+        )
+        timings["attacks"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        defense_results = _run_defenses(
+            dspecs, adaptive_specs, ctx, X, Q, victims, fitted, eng, seed, say
+        )
+        timings["defenses"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        records_out = _records(X, victims, attack_results, map_method, seed)
+        timings["map"] = time.perf_counter() - t
+    finally:
+        if isinstance(engine, str):
+            eng.close()
+    timings["total"] = time.perf_counter() - t_start
+    config = {
+        "embedder": {"name": emb.name, "dim": dim, "fingerprint": emb.fingerprint},
+        "corpus": {
+            "name": victims.name,
+            "records": len(victims),
+            "fields": victims.fields is not None,
+        },
+        "attacker": {"records": len(own), "source": split_note},
+        "attacks": [s.name for s in specs],
+        "defenses": [d.name for d in dspecs],
+        "defense_attacks": [s.name for s in adaptive_specs],
+        "budget": plan.to_dict() | {"text": plan.text},
+        "engine": getattr(eng, "name", type(eng).__name__),
+        "seed": seed,
+        "bootstrap": bootstrap,
+        "embedlens_version": _version(),
+    }
+    summary = _summary(attack_results, attributes, utility, defense_results, plan)
+    say(f"done in {timings['total']:.0f}s: risk {summary['risk']}")
+    return AuditResult(
+        config=config,
+        summary=summary,
+        utility=utility,
+        attacks=attack_results,
+        attributes=attributes,
+        defenses=defense_results,
+        records=records_out,
+        timings=timings,
+    )
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _stage_logger(log: Callable[[str], None] | None) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        logger.info(message)
+        if log is not None:
+            log(message)
+
+    return say
+
+
+def _version() -> str:
+    import embedlens
+
+    return embedlens.__version__
+
+
+def _load(source: Any, records: int | None, column: str | None, seed: int) -> Corpus:
+    from embedlens.data import load_corpus
+
+    if isinstance(source, Corpus):
+        return (
+            source if records is None or len(source) <= records else source.subset(range(records))
+        )
+    if source == "pii":
+        return load_corpus("pii", n=records, seed=seed)
+    return load_corpus(source, column=column, limit=records)
+
+
+def _nonempty(c: Corpus, what: str) -> Corpus:
+    keep = [i for i, t in enumerate(c.texts) if t.strip()]
+    if not keep:
+        raise ValueError(
+            f"the {what} {c.name!r} has no records with text ({len(c)} empty or blank): pass "
+            "a corpus with at least a few non-empty texts"
+        )
+    if len(keep) < len(c):
+        logger.warning("dropped %d empty records of %r", len(c) - len(keep), c.name)
+        c = c.subset(keep)
+    return c
+
+
+def _corpora(
+    corpus: Any, attacker: Any, records: int | None, column: str | None, seed: int
+) -> tuple[Corpus, Corpus, str]:
+    """(victims, the attacker's own corpus, how the attacker's data was made)."""
+    from embedlens.data import split_indices
+
+    full = _nonempty(_load(corpus, records, column, seed), "corpus")
+    if attacker is not None:
+        own = _nonempty(_load(attacker, None, column, seed), "attacker corpus")
+        return full, own, "the attacker corpus given"
+    if corpus == "pii":
+        own = _load("pii", max(len(full), 200), None, seed + 1)
+        return full, own, f"synthetic records of other people (pii, seed {seed + 1})"
+    if len(full) < 4:
+        raise ValueError(
+            f"the corpus has {len(full)} records: with no attacker corpus, half of it trains "
+            "the attacker, so pass at least 4 records (or attacker_corpus=...)"
+        )
+    train, test = split_indices(full.texts, test_size=0.5, seed=seed)
+    if not len(train) or not len(test):
+        half = len(full) // 2
+        train, test = list(range(half)), list(range(half, len(full)))
+    return (
+        full.subset(test),
+        full.subset(train),
+        "half of the corpus; the victims are the other half",
+    )
+
+
+def _default_defenses(c: Corpus) -> list[str]:
+    out = list(DEFAULT_DEFENSES)
+    if c.labels:
+        out.append(f"leace:{next(iter(c.labels))}")
+    return out
+
+
+def _embed(
+    eng: Any, emb: Any, texts: list[str], what: str, batch_size: int, progress: bool | None
+) -> np.ndarray:
+    try:
+        return np.asarray(
+            eng.embed(emb, texts, batch_size=batch_size, progress=progress), dtype=np.float32
+        )
+    except Exception as err:
+        store = getattr(emb, "cache", None)
+        if store is not None:
+            kept = (
+                f"the {store.count(emb.fingerprint)} vectors of this embedder computed so far are "
+                f"kept in the cache {str(store.path)!r}: run the audit again to resume from there"
+            )
+        else:
+            kept = "no cache was attached, so nothing is kept: pass cache=... to resume a re-run"
+        raise AuditError(
+            f"the embedder {emb.name!r} failed while embedding the {what} "
+            f"({type(err).__name__}: {err}); {kept}"
+        ) from err
+
+
+def _utility_queries(c: Corpus) -> tuple[list[str], str]:
+    """Queries built from parts of each record: name + city for pii, else its first half."""
+    if c.fields and all(f.get("name") and f.get("city") for f in c.fields):
+        return [f"{f['name']}, {f['city']}" for f in c.fields], "name + city"
+    out = []
+    for t in c.texts:
+        words = t.split()
+        out.append(" ".join(words[: max(1, len(words) // 2)]))
+    return out, "the first half of each record's words"
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def attribute_inference(
+    X: np.ndarray, labels: Mapping[str, Sequence[str]], *, seed: int = 0, n_bootstrap: int = 200
+) -> dict[str, dict[str, Any]]:
+    """5-fold accuracy of a linear-probe attacker per attribute, with its CI and the baseline.
+
+    Attributes with fewer than 2 classes or a class of fewer than 5 records are skipped with
+    the reason (k-fold accuracy on them would be noise).
+    """
+    from probes import LinearProbe, evaluate_probe
+
+    out: dict[str, dict[str, Any]] = {}
+    for attr, values in labels.items():
+        y = np.asarray(values)
+        classes, counts = np.unique(y, return_counts=True)
+        common = classes[counts >= 5]
+        keep = np.isin(y, common)
+        if len(common) < 2 or keep.sum() < 20:
+            out[attr] = {
+                "skipped": f"{len(classes)} classes, {len(common)} of them with at least 5 "
+                "records: too few for 5-fold probing"
+            }
+            continue
+        note = None
+        if len(common) < len(classes):
+            note = (
+                f"restricted to the {len(common)} of {len(classes)} classes with at least 5 "
+                f"records ({int(keep.sum())} of {len(y)} records)"
+            )
+        res = evaluate_probe(
+            X[keep],
+            y[keep],
+            LinearProbe(C=10.0),
+            cv=5,
+            n_bootstrap=n_bootstrap,
+            random_state=seed,
+            progress=False,
+        )
+        out[attr] = {
+            "accuracy": res.score,
+            "ci": list(res.ci) if n_bootstrap else None,
+            "baseline": res.baseline,
+            "classes": len(common),
+            "n": int(keep.sum()),
+            "note": note,
+        }
+    return out
+
+
+def _score(
+    eng: Any, victims: Corpus, hyps: list[str], bootstrap: int, seed: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    fields = victims.fields
+    items = [
+        (victims.texts[i], h, None if fields is None else fields[i]) for i, h in enumerate(hyps)
+    ]
+    per = eng.map_batches(score_batch, items, batch_size=256)
+    return per, aggregate(per, bootstrap=bootstrap, seed=seed)
+
+
+def _run_attacks(
+    specs: list[AttackSpec],
+    ctx: AttackContext,
+    X: np.ndarray,
+    victims: Corpus,
+    eng: Any,
+    plan: Any,
+    bootstrap: int,
+    seed: int,
+    say: Callable[[str], None],
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    from inversion.metrics import evaluate
+
+    results: dict[str, dict[str, Any]] = {}
+    fitted: dict[str, Any] = {}
+    for left, spec in zip(range(len(specs), 0, -1), specs, strict=True):
+        seconds, queries = plan.share(left)
+        spent = seconds is not None and seconds <= 0
+        if spent or (queries is not None and queries <= 0 and spec.kind == "guided"):
+            results[spec.name] = {
+                "status": "skipped",
+                "reason": f"the budget ({plan.text}) was spent before it",
+            }
+            say(f"attack {spec.name}: skipped, budget spent")
+            continue
+        try:
+            run = run_attack(spec, ctx, X, seconds=seconds, queries=queries)
+        except ImportError as err:
+            results[spec.name] = {"status": "skipped", "reason": f"not available: {err}"}
+            say(f"attack {spec.name}: skipped ({err})")
+            continue
+        except Exception as err:  # an attack that breaks must not stop the audit
+            logger.warning("attack %s failed", spec.name, exc_info=True)
+            results[spec.name] = {"status": "failed", "reason": f"{type(err).__name__}: {err}"}
+            say(f"attack {spec.name}: failed ({type(err).__name__}: {err})")
+            continue
+        plan.spent_seconds += run.seconds
+        plan.spent_queries += int(run.queries.sum())
+        fitted[spec.name] = run.attack
+        k = len(run.hypotheses)
+        per, agg = _score(eng, victims.subset(range(k)), run.hypotheses, bootstrap, seed)
+        scores = evaluate(
+            victims.texts[:k],
+            run.hypotheses,
+            embedder=ctx.embedder,
+            reference_embeddings=X[:k],
+            entities="none",
+            bootstrap=bootstrap,
+            seed=seed,
+        )
+        metrics = {k2: finite(v) for k2, v in scores.metrics.items()}
+        results[spec.name] = {
+            "status": "ran",
+            "reason": None,
+            "note": run.note,
+            "n_attacked": k,
+            "n_records": len(victims),
+            "seconds": run.seconds,
+            "train_seconds": run.train_seconds,
+            "queries_per_record": float(run.queries.mean()) if k else 0.0,
+            "training_queries": run.training_queries,
+            "metrics": metrics,
+            "metrics_ci": {k2: list(v) for k2, v in scores.ci.items()},
+            **agg,
+            "records": [
+                {"index": i, "hypothesis": h, **p}
+                for i, (h, p) in enumerate(zip(run.hypotheses, per, strict=True))
+            ],
+        }
+        say(
+            f"attack {spec.name}: {k} records in {run.seconds:.1f}s, token F1 "
+            f"{metrics.get('token_f1') or 0:.2f}, facts recovered {agg['overall']:.2f}"
+            + (f" ({run.note})" if run.note else "")
+        )
+    return results, fitted
+
+
+def _run_defenses(
+    dspecs: list[Any],
+    adaptive_specs: list[AttackSpec],
+    ctx: AttackContext,
+    X: np.ndarray,
+    Q: np.ndarray,
+    victims: Corpus,
+    fitted: dict[str, Any],
+    eng: Any,
+    seed: int,
+    say: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if not dspecs:
+        return out
+    # the undefended point anchors every curve: the same attacks, on the clean vectors
+    points: list[tuple[str, Any]] = [("none", None), *[(d.name, d) for d in dspecs]]
+    for name, dspec in points:
+        t = time.perf_counter()
+        entry: dict[str, Any] = {"name": name, "kind": "none" if dspec is None else dspec.kind}
+        entry["strength"] = None if dspec is None else dspec.strength
+        if dspec is None:
+            Xd, Qd, restored, own_restored = X, Q, X, ctx.own_X
+        else:
+            d = Defense(dspec, seed=seed).fit(X, victims.labels)
+            Xd, Qd = d.records(X), d.queries(Q)
+            restored, own_restored = d.restore(Xd), d.restore(d.records(ctx.own_X))
+        entry["utility"] = recall_at(Qd, Xd)
+        leakage: dict[str, dict[str, Any]] = {"non_adaptive": {}, "adaptive": {}}
+        for spec in adaptive_specs:
+            for mode, train in (("non_adaptive", None), ("adaptive", own_restored)):
+                try:
+                    reuse = (
+                        fitted.get(spec.name) if mode == "non_adaptive" or dspec is None else None
+                    )
+                    run = run_attack(
+                        spec,
+                        ctx,
+                        restored,
+                        X_train=ctx.own_X if train is None else train,
+                        attack=reuse,
+                    )
+                    if mode == "non_adaptive" and spec.name not in fitted:
+                        fitted[spec.name] = run.attack
+                    per, agg = _score(eng, victims, run.hypotheses, 0, seed)
+                    leakage[mode][spec.name] = {
+                        "overall": agg["overall"],
+                        "token_f1": float(np.mean([p["token_f1"] for p in per])),
+                        "fields": {k: v["rate"] for k, v in agg["fields"].items()},
+                    }
+                except Exception as err:
+                    logger.warning("defense %s, attack %s failed", name, spec.name, exc_info=True)
+                    leakage[mode][spec.name] = {"failed": f"{type(err).__name__}: {err}"}
+        entry["leakage"] = leakage
+        entry["leakage_score"] = _worst(leakage["adaptive"])
+        entry["leakage_score_non_adaptive"] = _worst(leakage["non_adaptive"])
+        entry["attributes"] = {
+            k: v.get("accuracy")
+            for k, v in attribute_inference(Xd, victims.labels, seed=seed, n_bootstrap=0).items()
+        }
+        entry["seconds"] = time.perf_counter() - t
+        out.append(entry)
+        say(
+            f"defense {name}: recall@10 {entry['utility']['recall@10']:.2f}, leakage "
+            f"{entry['leakage_score'] or 0:.2f} adaptive / {entry['leakage_score_non_adaptive'] or 0:.2f} non-adaptive"
+        )
+    return out
+
+
+def _worst(by_attack: Mapping[str, Mapping[str, Any]]) -> float | None:
+    """The leakage of the strongest attack: facts recovered, or token F1 when no facts."""
+    scores = []
+    for row in by_attack.values():
+        if "failed" in row:
+            continue
+        scores.append(row["overall"] if row["fields"] else row["token_f1"])
+    return max(scores) if scores else None
+
+
+def _records(
+    X: np.ndarray, victims: Corpus, attacks: Mapping[str, Mapping[str, Any]], method: str, seed: int
+) -> dict[str, Any]:
+    from interpret.maps import EmbeddingMap
+
+    leak = np.zeros(len(victims))
+    best = [""] * len(victims)
+    for name, att in attacks.items():
+        if att.get("status") != "ran":
+            continue
+        vals = record_leakage(att["records"])
+        for i, v in enumerate(vals):
+            if not best[i] or v > leak[i]:
+                leak[i], best[i] = v, name
+    coords = np.zeros((len(victims), 2), dtype=np.float32)
+    if len(victims) >= 3:
+        coords = EmbeddingMap(method=method, random_state=seed, progress=False).fit_transform(X)  # type: ignore[arg-type]
+    return {
+        "texts": list(victims.texts),
+        "x": [float(v) for v in coords[:, 0]],
+        "y": [float(v) for v in coords[:, 1]],
+        "leakage": [float(v) for v in leak],
+        "best_attack": best,
+        "map_method": method,
+    }
+
+
+def _summary(
+    attacks: Mapping[str, Mapping[str, Any]],
+    attributes: Mapping[str, Mapping[str, Any]],
+    utility: Mapping[str, Any],
+    defenses: list[dict[str, Any]],
+    plan: Any,
+) -> dict[str, Any]:
+    top: dict[str, dict[str, Any]] = {}
+    for name, att in attacks.items():
+        if att.get("status") != "ran":
+            continue
+        for fname, f in att["fields"].items():
+            if fname not in top or f["rate"] > top[fname]["rate"]:
+                top[fname] = {"rate": f["rate"], "attack": name}
+    ident = max((top[f]["rate"] for f in IDENTIFYING if f in top), default=0.0)
+    any_field = max((v["rate"] for v in top.values()), default=0.0)
+    gains = {a: r["accuracy"] - r["baseline"] for a, r in attributes.items() if "accuracy" in r}
+    gain = max(gains.values(), default=0.0)
+    if ident >= 0.2 or gain >= 0.2:
+        risk = "high"
+    elif ident >= 0.02 or any_field >= 0.2 or gain >= 0.05:
+        risk = "moderate"
+    else:
+        risk = "low"
+    parts = []
+    if top:
+        f, v = max(top.items(), key=lambda kv: kv[1]["rate"])
+        parts.append(
+            f"an attacker holding only the vectors recovers the {f} of {v['rate']:.0%} of the records ({v['attack']})"
+        )
+    if gains:
+        a = max(gains, key=lambda k: gains[k])
+        r = attributes[a]
+        parts.append(
+            f"infers the {a} with {r['accuracy']:.0%} accuracy against a {r['baseline']:.0%} majority baseline"
+        )
+    headline = (
+        f"Risk {risk}: "
+        + ("; ".join(parts) if parts else "no attack recovered anything measurable")
+        + "."
+    )
+    ran = [n for n, a in attacks.items() if a.get("status") == "ran"]
+    skipped = {n: a["reason"] for n, a in attacks.items() if a.get("status") != "ran"}
+    best_def = None
+    candidates = [d for d in defenses if d["name"] != "none" and d.get("leakage_score") is not None]
+    if candidates and utility.get("recall@10"):
+        keep = [
+            d for d in candidates if d["utility"]["recall@10"] >= 0.9 * float(utility["recall@10"])
+        ]
+        if keep:
+            best = min(keep, key=lambda d: d["leakage_score"])
+            best_def = {
+                "name": best["name"],
+                "recall@10": best["utility"]["recall@10"],
+                "leakage": best["leakage_score"],
+            }
+    return {
+        "risk": risk,
+        "headline": headline,
+        "top_fields": top,
+        "identifying_rate": ident,
+        "attribute_gain": gain,
+        "ran": ran,
+        "skipped": skipped,
+        "budget": plan.text,
+        "best_defense": best_def,
+    }
+
+
+# ``embedlens.audit(...)`` works as the DESIGN card shows it: the module itself is callable and
+# runs :func:`audit` (``import embedlens.audit`` replaces any attribute of that name on the
+# package with this module, so a plain function re-export could not survive it).
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args: Any, **kwargs: Any) -> AuditResult:
+        return audit(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
