@@ -23,46 +23,33 @@ Examples
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embedlens._utils import atomic_path, check_matrix, progress_bar
-from embedlens.models import Decoder
-from embedlens.saving import (
-    CONFIG_FILE,
-    FORMAT_VERSION,
-    WEIGHTS_FILE,
-    embedder_record,
-    read_config,
-    resolve_dir,
-    resolve_saved_embedder,
-    without_adapters,
-)
+from embedlens._utils import check_matrix, progress_bar
+from inversion._soft_lm import DECODER_DIR, FINETUNE_MODES, Finetune, SoftPrefixModel
 
 if TYPE_CHECKING:
     import torch
 
     from embedlens.cache import EmbeddingCache
-    from embedlens.embedders import Embedder
     from embedlens.train import EvalFn, TrainResult
-    from interpret.soft_prompt import SoftPrompt
+    from inversion.correction import CorrectionHistory
+    from inversion.corrector import Corrector
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FINETUNE_MODES", "Finetune", "Inverter"]
+__all__ = ["DECODER_DIR", "FINETUNE_MODES", "Finetune", "Inverter"]
 
-Finetune = Literal["projector", "lora", "full"]
-FINETUNE_MODES: tuple[str, ...] = ("projector", "lora", "full")
-DECODER_DIR = "decoder"
+CORRECTOR_DIR = "corrector"
 
 
-class Inverter:
+class Inverter(SoftPrefixModel):
     """Decode embeddings back to text with a language model read through soft tokens.
 
     Parameters
@@ -94,148 +81,6 @@ class Inverter:
     ['a cat sat on the mat']
     """
 
-    def __init__(
-        self,
-        embedder: Embedder | str = "minilm",
-        decoder: str | Decoder = "smollm2",
-        *,
-        prefix_tokens: int = 16,
-        finetune: Finetune = "projector",
-        max_length: int = 32,
-        hidden: int | None = None,
-        lora_rank: int = 16,
-        device: str | None = None,
-        dtype: str | None = None,
-    ) -> None:
-        self.embedder = embedder
-        self.decoder = decoder
-        self.prefix_tokens = prefix_tokens
-        self.finetune = finetune
-        self.max_length = max_length
-        self.hidden = hidden
-        self.lora_rank = lora_rank
-        self.device = device
-        self.dtype = dtype
-
-    _PARAMS = (
-        "embedder",
-        "decoder",
-        "prefix_tokens",
-        "finetune",
-        "max_length",
-        "hidden",
-        "lora_rank",
-        "device",
-        "dtype",
-    )
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments (scikit-learn convention)."""
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self, **params: Any) -> Inverter:
-        """Set constructor arguments; takes effect at the next :meth:`fit`."""
-        unknown = sorted(set(params) - set(self._PARAMS))
-        if unknown:
-            raise ValueError(f"unknown parameters {unknown}: valid are {list(self._PARAMS)}")
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
-    # ------------------------------------------------------------------ building
-
-    def _check_params(self) -> None:
-        if self.finetune not in FINETUNE_MODES:
-            raise ValueError(
-                f"unknown finetune mode {self.finetune!r}: use one of {list(FINETUNE_MODES)}"
-            )
-        for name in ("prefix_tokens", "max_length", "lora_rank"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-    def _resolve_embedder(self) -> Embedder:
-        if isinstance(self.embedder, str):
-            from embedlens.embedders import load_embedder
-
-            return load_embedder(self.embedder)
-        return self.embedder
-
-    def _load_decoder(self, stored: Path | None = None) -> Decoder:
-        from embedlens._distributed import distributed_context
-        from inversion.backbones import load_backbone
-
-        device = self.device
-        ddp = distributed_context()
-        if device is None and ddp.world > 1:
-            import torch
-
-            if torch.cuda.is_available():  # one GPU per process
-                device = f"cuda:{ddp.local_rank}"
-        source = stored if stored is not None else self.decoder
-        return load_backbone(
-            source, copy=self.finetune != "projector", device=device, dtype=self.dtype
-        )
-
-    def _build(self, in_dim: int, *, seed: int = 0, stored: Path | None = None) -> None:
-        """Load the decoder and create a fresh projector (deterministic under ``seed``)."""
-        import torch
-
-        from interpret.soft_prompt import SoftPrompt, SoftPromptedLM, add_lora
-
-        self._check_params()
-        dec = self._load_decoder(stored)
-        model = dec.model
-        if dec.tokenizer.pad_token_id is None:
-            dec.tokenizer.pad_token = dec.tokenizer.eos_token
-        if dec.tokenizer.eos_token_id is None:
-            raise ValueError(f"decoder {dec.name!r} has no EOS token: generation could not stop")
-        model.requires_grad_(self.finetune == "full")
-        device = next(model.parameters()).device
-        with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            if self.finetune == "lora":
-                model = add_lora(model, rank=self.lora_rank)
-            projector = SoftPrompt.for_model(
-                model, in_dim, self.prefix_tokens, hidden=self.hidden
-            ).to(device)
-        self.decoder_ = Decoder(model=model, tokenizer=dec.tokenizer, name=dec.name)
-        self.projector_: SoftPrompt = projector
-        self.module_ = SoftPromptedLM(projector, model)
-        self.is_seq2seq_ = bool(getattr(model.config, "is_encoder_decoder", False))
-        self.device_ = device
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "projector_"):
-            raise RuntimeError(
-                "this Inverter is not fitted: call fit(texts) first, or load a trained one "
-                "with Inverter.from_pretrained(directory)"
-            )
-
-    # ------------------------------------------------------------------ the Trainable protocol
-
-    def trainable_module(self) -> torch.nn.Module:
-        """The projector and the LM as one module (only trainable parameters are optimized)."""
-        self._check_fitted()
-        return self.module_
-
-    def _tokenize(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Token ids of ``texts`` (truncated to ``max_length``) plus EOS, right-padded."""
-        import torch
-
-        tok = self.decoder_.tokenizer
-        ids = tok(
-            list(texts), add_special_tokens=False, truncation=True, max_length=self.max_length
-        )
-        rows = [[*r, tok.eos_token_id] for r in ids["input_ids"]]
-        width = max(len(r) for r in rows)
-        out = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, r in enumerate(rows):
-            out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
-            mask[i, : len(r)] = 1
-        return out.to(self.device_), mask.to(self.device_)
-
     def training_loss(
         self, vectors: torch.Tensor, texts: list[str], index: np.ndarray
     ) -> torch.Tensor:
@@ -251,15 +96,6 @@ class Inverter:
             return model(inputs_embeds=embeds, labels=labels).loss  # type: ignore[no-any-return]
         batch = splice(model, [soft, Tokens(ids, mask, target=True)], padding_side="right")
         return model(**batch.model_inputs()).loss  # type: ignore[no-any-return]
-
-    def count_truncated(self, texts: Sequence[str]) -> int:
-        """How many ``texts`` are longer than ``max_length`` tokens."""
-        tok = self.decoder_.tokenizer
-        count = 0
-        for s in range(0, len(texts), 1024):
-            enc = tok(list(texts[s : s + 1024]), add_special_tokens=False)
-            count += sum(len(r) > self.max_length for r in enc["input_ids"])
-        return count
 
     def generate_texts(self, X: np.ndarray) -> list[str]:
         """Greedy decoding (the trainer's held-out evaluation)."""
@@ -375,18 +211,6 @@ class Inverter:
         ddp.barrier()
         return self
 
-    def _check_input(self, X: Any) -> np.ndarray:
-        self._check_fitted()
-        dim = self.projector_.in_dim
-        arr = np.asarray(X)
-        width = arr.shape[-1] if arr.ndim in (1, 2) else None
-        if width is not None and width != dim and arr.dtype != object:
-            raise ValueError(
-                f"Inverter expects {dim}-dim embeddings from {self.embedder_.name!r}, got "
-                f"{width}: pass embeddings from that model or train an inverter for yours"
-            )
-        return check_matrix(arr, what="X", dim=dim)
-
     def invert(
         self,
         X: Any,
@@ -395,8 +219,19 @@ class Inverter:
         num_beams: int = 1,
         batch_size: int = 32,
         progress: bool | None = None,
+        steps: int = 0,
+        beam_width: int = 1,
+        corrector: Corrector | None = None,
     ) -> list[str]:
-        """Decode each row of ``X`` to a text.
+        """Decode each row of ``X`` to a text, optionally refined by correction steps.
+
+        ``steps=0`` is the hypothesis model alone. With ``steps > 0`` a corrector (the one given,
+        else the one attached with :meth:`set_corrector` or loaded with the inverter) rewrites
+        the texts step after step, re-embedding every candidate through the inverter's embedder
+        and keeping the ``beam_width`` best by cosine to the target (sequence beam search, see
+        :func:`inversion.correction.run_correction`). Afterwards ``queries_`` holds the embedder
+        queries spent per text (0 for ``steps=0``) and ``last_history_`` the step-by-step
+        :class:`~inversion.correction.CorrectionHistory` (``None`` for ``steps=0``).
 
         Parameters
         ----------
@@ -405,21 +240,63 @@ class Inverter:
         max_length
             Most tokens per text; ``None`` means the ``max_length`` the inverter was built with.
         num_beams
-            Beam width (1: greedy decoding).
+            Beam width of the hypothesis model's decoding (1: greedy).
         batch_size
-            Vectors decoded at once.
+            Vectors decoded at once (and hypotheses corrected at once).
         progress
             Progress bar; ``None`` shows one only in interactive sessions.
+        steps
+            Correction steps (0: none).
+        beam_width
+            Texts kept per example between correction steps (1: greedy correction).
+        corrector
+            A :class:`~inversion.corrector.Corrector` trained on this inverter's hypotheses.
 
         Examples
         --------
         >>> inv.invert(emb.embed(["a cat sat on the mat"]), num_beams=4)  # doctest: +SKIP
+        >>> inv.invert(X, steps=20, beam_width=4, corrector=corrector)  # doctest: +SKIP
         """
+        from inversion.correction import check_correction_args
+
+        check_correction_args(steps, beam_width)
+        arr = self._check_input(X)
+        fix = self._corrector_for(corrector) if steps > 0 else None
+        hyps = self._decode(arr, max_length, num_beams, batch_size, progress)
+        self.last_history_: CorrectionHistory | None = None
+        if fix is None:
+            self.queries_ = np.zeros(len(hyps), dtype=np.int64)
+            return hyps
+        from inversion.correction import run_correction
+
+        history = run_correction(
+            self.embedder_,
+            fix,
+            arr,
+            hyps,
+            steps=steps,
+            beam_width=beam_width,
+            batch_size=batch_size,
+            max_length=max_length,
+            progress=progress,
+        )
+        self.queries_ = history.queries[-1].copy()
+        self.last_history_ = history
+        return list(history.texts[-1])
+
+    def _decode(
+        self,
+        arr: np.ndarray,
+        max_length: int | None,
+        num_beams: int,
+        batch_size: int,
+        progress: bool | None,
+    ) -> list[str]:
+        """The hypothesis model's texts for the checked vectors ``arr``."""
         import torch
 
         from interpret.soft_prompt import generate_from_embeds, splice
 
-        arr = self._check_input(X)
         limit = self.max_length if max_length is None else max_length
         if not isinstance(limit, int) or limit < 1:
             raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
@@ -450,135 +327,40 @@ class Inverter:
             self.module_.train(was_training)
         return out
 
-    # ------------------------------------------------------------------ save / load
+    # ------------------------------------------------------------------ the corrector
 
-    def _trained_lm_params(self) -> dict[str, torch.Tensor]:
-        model = self.decoder_.model
-        return {k: p for k, p in model.named_parameters() if p.requires_grad}
+    def set_corrector(self, corrector: Corrector | None) -> Inverter:
+        """Attach a corrector (checked against this inverter), so ``invert(X, steps=N)`` uses it.
 
-    def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` to the directory ``path`` (atomically).
-
-        The projector is always saved; the LM's weights only where they were trained (LoRA
-        adapters, or all of them with ``finetune="full"``). A frozen LM given by name is
-        referenced by that name; one given as a loaded :class:`Decoder` is written to
-        ``path/decoder`` so the directory is self-contained.
+        It is saved with the inverter (``corrector/`` inside the directory) and loaded with it.
+        ``None`` detaches it.
         """
-        from safetensors.torch import save_file
-
-        import embedlens
-
+        if corrector is None:
+            self.__dict__.pop("corrector_", None)
+            return self
         self._check_fitted()
-        weights = {f"projector.{k}": v for k, v in self.projector_.state_dict().items()}
-        weights.update({f"lm.{k}": v for k, v in self._trained_lm_params().items()})
-        weights = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
-        spec = self.decoder if isinstance(self.decoder, str) else None
-        if spec is not None and not spec.startswith("t5:") and Path(spec).expanduser().is_dir():
-            spec = str(Path(spec).expanduser().resolve())
-        emb = self.embedder_
-        config = {
-            "format_version": FORMAT_VERSION,
-            "embedlens_version": embedlens.__version__,
-            "class": "Inverter",
-            "embedder": embedder_record(emb),
-            "decoder": {
-                "spec": spec,
-                "stored": DECODER_DIR if spec is None else None,
-                "name": self.decoder_.name,
-                "is_encoder_decoder": self.is_seq2seq_,
-            },
-            "prefix_tokens": self.prefix_tokens,
-            "finetune": self.finetune,
-            "max_length": self.max_length,
-            "hidden": self.hidden,
-            "lora_rank": self.lora_rank,
-            "projector": self.projector_.config(),
-        }
-        with atomic_path(path) as tmp:
-            tmp.mkdir(parents=True)
-            save_file(weights, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
-            if spec is None:  # the base LM as given (untrained: the trained part is above)
-                given = self.decoder if isinstance(self.decoder, Decoder) else self.decoder_
-                without_adapters(given.model).save_pretrained(tmp / DECODER_DIR)
-                self.decoder_.tokenizer.save_pretrained(tmp / DECODER_DIR)
-            (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
-        return Path(path)
+        corrector.check_compatible(self)
+        self.corrector_ = corrector
+        return self
 
-    @classmethod
-    def from_pretrained(
-        cls,
-        path: str | os.PathLike[str],
-        *,
-        embedder: Embedder | str | None = None,
-        decoder: str | Decoder | None = None,
-        device: str | None = None,
-        dtype: str | None = None,
-    ) -> Inverter:
-        """Load an inverter written by :meth:`save_pretrained`.
-
-        Parameters
-        ----------
-        path
-            The directory (or a hub id, where the hub can be reached).
-        embedder
-            The embedder to invert; ``None`` loads the saved embedder name. Its fingerprint must
-            match the one the inverter was trained for.
-        decoder
-            Overrides the saved decoder (the same base LM, for instance already loaded).
-
-        Examples
-        --------
-        >>> inv = Inverter.from_pretrained("runs/minilm/inverter")  # doctest: +SKIP
-        """
-        from safetensors.torch import load_file
-
-        root = resolve_dir(path)
-        config = read_config(root, "Inverter")
-        emb = resolve_saved_embedder(config["embedder"], embedder, root)
-        saved = config["embedder"]
-        dec_cfg = config["decoder"]
-        stored = root / dec_cfg["stored"] if dec_cfg.get("stored") and decoder is None else None
-        inv = cls(
-            embedder=emb,
-            decoder=decoder if decoder is not None else (dec_cfg["spec"] or str(stored)),
-            prefix_tokens=int(config["prefix_tokens"]),
-            finetune=config["finetune"],
-            max_length=int(config["max_length"]),
-            hidden=config.get("hidden"),
-            lora_rank=int(config.get("lora_rank", 16)),
-            device=device,
-            dtype=dtype,
-        )
-        inv.embedder_ = emb
-        inv._build(int(saved["dim"]), stored=stored)
-        if stored is not None:  # re-saving copies the decoder again instead of pointing here
-            inv.decoder = inv.decoder_
-        weights = load_file(str(root / WEIGHTS_FILE))
-        inv._load_weights(weights)
-        return inv
-
-    def _load_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        import torch
-
-        proj = {k[len("projector.") :]: v for k, v in weights.items() if k.startswith("projector.")}
-        lm = {k[len("lm.") :]: v for k, v in weights.items() if k.startswith("lm.")}
-        self.projector_.load_state_dict(proj)
-        expected = self._trained_lm_params()
-        if set(lm) != set(expected):
-            missing = sorted(set(expected) - set(lm))[:3]
-            extra = sorted(set(lm) - set(expected))[:3]
+    def _corrector_for(self, corrector: Corrector | None) -> Corrector:
+        chosen = corrector if corrector is not None else getattr(self, "corrector_", None)
+        if chosen is None:
             raise ValueError(
-                f"saved LM weights do not match the model (missing {missing}, unexpected {extra})"
+                "invert(steps > 0) needs a corrector: pass corrector=..., attach one with "
+                "inv.set_corrector(Corrector().fit(texts, inverter=inv)), or use steps=0 for "
+                "the hypothesis model alone"
             )
-        with torch.no_grad():
-            for k, p in expected.items():
-                p.copy_(lm[k].to(p.device, p.dtype))
-        self.module_.eval()
+        chosen.check_compatible(self)
+        return chosen
 
-    def __repr__(self) -> str:
-        emb = self.embedder if isinstance(self.embedder, str) else self.embedder.name
-        dec = self.decoder if isinstance(self.decoder, str) else self.decoder.name
-        return (
-            f"Inverter(embedder={emb!r}, decoder={dec!r}, prefix_tokens={self.prefix_tokens}, "
-            f"finetune={self.finetune!r}, max_length={self.max_length})"
-        )
+    def _save_extra(self, directory: Path) -> None:
+        corrector = getattr(self, "corrector_", None)
+        if corrector is not None:
+            corrector.save_pretrained(directory / CORRECTOR_DIR)
+
+    def _load_extra(self, root: Path, config: dict[str, Any]) -> None:
+        if (root / CORRECTOR_DIR / "config.json").is_file():
+            from inversion.corrector import Corrector
+
+            self.set_corrector(Corrector.from_pretrained(root / CORRECTOR_DIR, inverter=self))

@@ -1,0 +1,398 @@
+"""The shared base of the soft-prefix models: an embedding read by a language model as soft tokens.
+
+:class:`SoftPrefixModel` holds what the hypothesis model (:class:`~inversion.inverter.Inverter`)
+and the corrector (:class:`~inversion.corrector.Corrector`) have in common: the constructor
+arguments, loading the backbone (a causal LM or an encoder-decoder) with the chosen fine-tuning
+(projector only, LoRA, full), the projector, tokenization, the input checks, a fingerprint of
+the trained weights, and save/load as ``config.json`` + ``model.safetensors``. A subclass says
+what its projector is (:meth:`SoftPrefixModel._make_projector`), how it learns
+(``training_loss``) and what it generates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import numpy as np
+
+from embedlens._utils import atomic_path, check_matrix
+from embedlens.models import Decoder
+from embedlens.saving import (
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    WEIGHTS_FILE,
+    embedder_record,
+    read_config,
+    resolve_dir,
+    resolve_saved_embedder,
+    without_adapters,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+    from embedlens.embedders import Embedder
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DECODER_DIR", "FINETUNE_MODES", "Finetune", "SoftPrefixModel"]
+
+Finetune = Literal["projector", "lora", "full"]
+FINETUNE_MODES: tuple[str, ...] = ("projector", "lora", "full")
+DECODER_DIR = "decoder"
+
+M = TypeVar("M", bound="SoftPrefixModel")
+
+
+class SoftPrefixModel:
+    """Base of the models that read vectors through soft tokens (see the module docstring).
+
+    The parameters are those of :class:`~inversion.inverter.Inverter`.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder | str | None = "minilm",
+        decoder: str | Decoder = "smollm2",
+        *,
+        prefix_tokens: int = 16,
+        finetune: Finetune = "projector",
+        max_length: int = 32,
+        hidden: int | None = None,
+        lora_rank: int = 16,
+        device: str | None = None,
+        dtype: str | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.decoder = decoder
+        self.prefix_tokens = prefix_tokens
+        self.finetune = finetune
+        self.max_length = max_length
+        self.hidden = hidden
+        self.lora_rank = lora_rank
+        self.device = device
+        self.dtype = dtype
+
+    _PARAMS = (
+        "embedder",
+        "decoder",
+        "prefix_tokens",
+        "finetune",
+        "max_length",
+        "hidden",
+        "lora_rank",
+        "device",
+        "dtype",
+    )
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments (scikit-learn convention)."""
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def set_params(self: M, **params: Any) -> M:
+        """Set constructor arguments; takes effect at the next :meth:`fit`."""
+        unknown = sorted(set(params) - set(self._PARAMS))
+        if unknown:
+            raise ValueError(f"unknown parameters {unknown}: valid are {list(self._PARAMS)}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    # ------------------------------------------------------------------ building
+
+    def _check_params(self) -> None:
+        if self.finetune not in FINETUNE_MODES:
+            raise ValueError(
+                f"unknown finetune mode {self.finetune!r}: use one of {list(FINETUNE_MODES)}"
+            )
+        for name in ("prefix_tokens", "max_length", "lora_rank"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+    def _resolve_embedder(self) -> Embedder:
+        if self.embedder is None:
+            raise ValueError(
+                f"{type(self).__name__} has no embedder: pass embedder=... (an Embedder or a "
+                "name for load_embedder)"
+            )
+        if isinstance(self.embedder, str):
+            from embedlens.embedders import load_embedder
+
+            return load_embedder(self.embedder)
+        return self.embedder
+
+    def _load_decoder(self, stored: Path | None = None) -> Decoder:
+        from embedlens._distributed import distributed_context
+        from inversion.backbones import load_backbone
+
+        device = self.device
+        ddp = distributed_context()
+        if device is None and ddp.world > 1:
+            import torch
+
+            if torch.cuda.is_available():  # one GPU per process
+                device = f"cuda:{ddp.local_rank}"
+        source = stored if stored is not None else self.decoder
+        return load_backbone(
+            source, copy=self.finetune != "projector", device=device, dtype=self.dtype
+        )
+
+    def _build(self, in_dim: int, *, seed: int = 0, stored: Path | None = None) -> None:
+        """Load the decoder and create a fresh projector (deterministic under ``seed``)."""
+        import torch
+
+        from interpret.soft_prompt import SoftPromptedLM, add_lora
+
+        self._check_params()
+        dec = self._load_decoder(stored)
+        model = dec.model
+        if dec.tokenizer.pad_token_id is None:
+            dec.tokenizer.pad_token = dec.tokenizer.eos_token
+        if dec.tokenizer.eos_token_id is None:
+            raise ValueError(f"decoder {dec.name!r} has no EOS token: generation could not stop")
+        model.requires_grad_(self.finetune == "full")
+        device = next(model.parameters()).device
+        with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            if self.finetune == "lora":
+                model = add_lora(model, rank=self.lora_rank)
+            projector = self._make_projector(model, in_dim).to(device)
+        self.decoder_ = Decoder(model=model, tokenizer=dec.tokenizer, name=dec.name)
+        self.projector_: Any = projector
+        self.module_ = SoftPromptedLM(projector, model)
+        self.is_seq2seq_ = bool(getattr(model.config, "is_encoder_decoder", False))
+        self.device_ = device
+
+    def _make_projector(self, model: Any, in_dim: int) -> torch.nn.Module:
+        """The module from vectors to soft tokens (one :class:`SoftPrompt`; a subclass may differ).
+
+        It must offer ``in_dim`` and ``config()`` as :class:`interpret.soft_prompt.SoftPrompt` does.
+        """
+        from interpret.soft_prompt import SoftPrompt
+
+        return SoftPrompt.for_model(model, in_dim, self.prefix_tokens, hidden=self.hidden)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "projector_"):
+            raise RuntimeError(
+                f"this {type(self).__name__} is not fitted: call fit(...) first, or load a "
+                f"trained one with {type(self).__name__}.from_pretrained(directory)"
+            )
+
+    # ------------------------------------------------------------------ the Trainable protocol
+
+    def trainable_module(self) -> torch.nn.Module:
+        """The projector and the LM as one module (only trainable parameters are optimized)."""
+        self._check_fitted()
+        return self.module_
+
+    def _tokenize(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ids of ``texts`` (truncated to ``max_length``) plus EOS, right-padded."""
+        import torch
+
+        tok = self.decoder_.tokenizer
+        ids = tok(
+            list(texts), add_special_tokens=False, truncation=True, max_length=self.max_length
+        )
+        rows = [[*r, tok.eos_token_id] for r in ids["input_ids"]]
+        width = max(len(r) for r in rows)
+        out = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+            mask[i, : len(r)] = 1
+        return out.to(self.device_), mask.to(self.device_)
+
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        """How many ``texts`` are longer than ``max_length`` tokens."""
+        tok = self.decoder_.tokenizer
+        count = 0
+        for s in range(0, len(texts), 1024):
+            enc = tok(list(texts[s : s + 1024]), add_special_tokens=False)
+            count += sum(len(r) > self.max_length for r in enc["input_ids"])
+        return count
+
+    def _check_input(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        dim = self.projector_.in_dim
+        arr = np.asarray(X)
+        width = arr.shape[-1] if arr.ndim in (1, 2) else None
+        if width is not None and width != dim and arr.dtype != object:
+            raise ValueError(
+                f"{type(self).__name__} expects {dim}-dim embeddings from {self.embedder_.name!r}, got "
+                f"{width}: pass embeddings from that model or train an inverter for yours"
+            )
+        return check_matrix(arr, what="X", dim=dim)
+
+    # ------------------------------------------------------------------ save / load
+
+    def _trained_lm_params(self) -> dict[str, torch.Tensor]:
+        model = self.decoder_.model
+        return {k: p for k, p in model.named_parameters() if p.requires_grad}
+
+    def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` to the directory ``path`` (atomically).
+
+        The projector is always saved; the LM's weights only where they were trained (LoRA
+        adapters, or all of them with ``finetune="full"``). A frozen LM given by name is
+        referenced by that name; one given as a loaded :class:`Decoder` is written to
+        ``path/decoder`` so the directory is self-contained.
+        """
+        from safetensors.torch import save_file
+
+        import embedlens
+
+        self._check_fitted()
+        weights = {f"projector.{k}": v for k, v in self.projector_.state_dict().items()}
+        weights.update({f"lm.{k}": v for k, v in self._trained_lm_params().items()})
+        weights = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
+        spec = self.decoder if isinstance(self.decoder, str) else None
+        if spec is not None and not spec.startswith("t5:") and Path(spec).expanduser().is_dir():
+            spec = str(Path(spec).expanduser().resolve())
+        emb = self.embedder_
+        config = {
+            "format_version": FORMAT_VERSION,
+            "embedlens_version": embedlens.__version__,
+            "class": type(self).__name__,
+            "embedder": embedder_record(emb),
+            "decoder": {
+                "spec": spec,
+                "stored": DECODER_DIR if spec is None else None,
+                "name": self.decoder_.name,
+                "is_encoder_decoder": self.is_seq2seq_,
+            },
+            "prefix_tokens": self.prefix_tokens,
+            "finetune": self.finetune,
+            "max_length": self.max_length,
+            "hidden": self.hidden,
+            "lora_rank": self.lora_rank,
+            "projector": self.projector_.config(),
+            **self._extra_config(),
+        }
+        with atomic_path(path) as tmp:
+            tmp.mkdir(parents=True)
+            save_file(weights, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
+            if spec is None:  # the base LM as given (untrained: the trained part is above)
+                given = self.decoder if isinstance(self.decoder, Decoder) else self.decoder_
+                without_adapters(given.model).save_pretrained(tmp / DECODER_DIR)
+                self.decoder_.tokenizer.save_pretrained(tmp / DECODER_DIR)
+            self._save_extra(tmp)
+            (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
+        return Path(path)
+
+    @classmethod
+    def from_pretrained(
+        cls: type[M],
+        path: str | os.PathLike[str],
+        *,
+        embedder: Embedder | str | None = None,
+        decoder: str | Decoder | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
+    ) -> M:
+        """Load a model written by :meth:`save_pretrained` (an inverter, a corrector).
+
+        Parameters
+        ----------
+        path
+            The directory (or a hub id, where the hub can be reached).
+        embedder
+            The embedder to invert; ``None`` loads the saved embedder name. Its fingerprint must
+            match the one the inverter was trained for.
+        decoder
+            Overrides the saved decoder (the same base LM, for instance already loaded).
+
+        Examples
+        --------
+        >>> inv = Inverter.from_pretrained("runs/minilm/inverter")  # doctest: +SKIP
+        """
+        from safetensors.torch import load_file
+
+        root = resolve_dir(path)
+        config = read_config(root, cls.__name__)
+        emb = resolve_saved_embedder(config["embedder"], embedder, root)
+        saved = config["embedder"]
+        dec_cfg = config["decoder"]
+        stored = root / dec_cfg["stored"] if dec_cfg.get("stored") and decoder is None else None
+        inv = cls(
+            embedder=emb,
+            decoder=decoder if decoder is not None else (dec_cfg["spec"] or str(stored)),
+            prefix_tokens=int(config["prefix_tokens"]),
+            finetune=config["finetune"],
+            max_length=int(config["max_length"]),
+            hidden=config.get("hidden"),
+            lora_rank=int(config.get("lora_rank", 16)),
+            device=device,
+            dtype=dtype,
+        )
+        inv.embedder_ = emb
+        inv._build(int(saved["dim"]), stored=stored)
+        if stored is not None:  # re-saving copies the decoder again instead of pointing here
+            inv.decoder = inv.decoder_
+        weights = load_file(str(root / WEIGHTS_FILE))
+        inv._load_weights(weights)
+        inv._load_extra(root, config)
+        return inv
+
+    def _load_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        import torch
+
+        proj = {k[len("projector.") :]: v for k, v in weights.items() if k.startswith("projector.")}
+        lm = {k[len("lm.") :]: v for k, v in weights.items() if k.startswith("lm.")}
+        self.projector_.load_state_dict(proj)
+        expected = self._trained_lm_params()
+        if set(lm) != set(expected):
+            missing = sorted(set(expected) - set(lm))[:3]
+            extra = sorted(set(lm) - set(expected))[:3]
+            raise ValueError(
+                f"saved LM weights do not match the model (missing {missing}, unexpected {extra})"
+            )
+        with torch.no_grad():
+            for k, p in expected.items():
+                p.copy_(lm[k].to(p.device, p.dtype))
+        self.module_.eval()
+
+    def _extra_config(self) -> dict[str, Any]:
+        """What a subclass adds to ``config.json``."""
+        return {}
+
+    def _save_extra(self, directory: Path) -> None:
+        """Write a subclass's extra files into the (temporary) save directory."""
+
+    def _load_extra(self, root: Path, config: dict[str, Any]) -> None:
+        """Restore a subclass's extras after the weights are loaded."""
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the decoder's name, the settings and the trained weights (a model's identity).
+
+        A corrector records the fingerprint of the inverter whose hypotheses it learned from; the
+        same weights saved and loaded again give the same fingerprint.
+        """
+        from embedlens.embedder_base import hash_state
+
+        self._check_fitted()
+        state = {f"projector.{k}": v for k, v in self.projector_.state_dict().items()}
+        state.update({f"lm.{k}": v for k, v in self._trained_lm_params().items()})
+        extra = {
+            "class": type(self).__name__,
+            "decoder": self.decoder_.name,
+            "prefix_tokens": self.prefix_tokens,
+            "finetune": self.finetune,
+        }
+        return hash_state(state, extra)
+
+    def __repr__(self) -> str:
+        emb = self.embedder if isinstance(self.embedder, (str, type(None))) else self.embedder.name
+        dec = self.decoder if isinstance(self.decoder, str) else self.decoder.name
+        return (
+            f"{type(self).__name__}(embedder={emb!r}, decoder={dec!r}, "
+            f"prefix_tokens={self.prefix_tokens}, finetune={self.finetune!r}, "
+            f"max_length={self.max_length})"
+        )

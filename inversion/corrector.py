@@ -1,0 +1,587 @@
+"""The corrector: rewrite a hypothesis text so that its embedding moves toward the target.
+
+A :class:`Corrector` reads four things (vec2text's corrector, Morris et al., 2023): the target
+vector ``e``, the hypothesis's vector ``ê``, their difference ``e - ê`` and the hypothesis's
+tokens, and writes the corrected text. The three vectors become soft tokens through
+:class:`CorrectorPrompt`, three :class:`interpret.soft_prompt.SoftPrompt` projectors (one per
+input); the hypothesis's tokens follow them, then (for a causal LM) the EOS token as a separator:
+
+- causal LM: ``[k soft(e)] [k soft(ê)] [k soft(e - ê)] hypothesis <eos>`` is the prompt and the
+  corrected text is generated after it;
+- encoder-decoder (T5-style): the same sequence is the encoder's input and the decoder writes the
+  corrected text, as in vec2text.
+
+Why one projector per input rather than one shared, or one over the concatenation: ``e - ê``
+is not distributed like an embedding (its norm shrinks toward 0 as the hypothesis improves, and
+layer-normalizing a near-zero vector amplifies noise), so it gets its own projector without
+input normalization, keeping its magnitude, while ``e`` and ``ê`` keep the layer-normalized input
+of the inverter's projector; one projector over ``[e, ê, e - ê]`` would normalize the three
+together and let the two unit vectors drown the small difference. Three separate maps are also
+the layout of vec2text's public corrector (three embedding transforms), so its checkpoint's
+weights have a place to go.
+
+Training data are the hypotheses a trained :class:`~inversion.inverter.Inverter` writes for the
+training texts, generated once and cached (``hypotheses.jsonl`` in ``out_dir``; an interrupted
+run continues where it stopped); training runs through :func:`embedlens.train.train`, decoding
+through :func:`interpret.soft_prompt.generate_from_embeds`.
+
+Examples
+--------
+>>> corrector = Corrector().fit(train_texts, inverter=inv, steps=2000, out_dir="runs/corr")  # doctest: +SKIP
+>>> inv.set_corrector(corrector).invert(X, steps=20, beam_width=4)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from embedlens._utils import check_matrix, check_texts, progress_bar
+from embedlens.models import Decoder
+from interpret.soft_prompt import SoftPrompt, token_embedding_norm
+from inversion._soft_lm import Finetune, SoftPrefixModel
+
+if TYPE_CHECKING:
+    from embedlens.cache import EmbeddingCache
+    from embedlens.embedders import Embedder
+    from embedlens.train import TrainResult
+    from inversion.inverter import Inverter
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["HYPOTHESES_FILE", "Corrector", "CorrectorPrompt", "cached_hypotheses"]
+
+HYPOTHESES_FILE = "hypotheses.jsonl"
+ROLES = ("target", "hypothesis", "difference")
+
+
+class CorrectorPrompt(nn.Module):
+    """Three soft-prefix projectors: ``e``, ``ê`` and ``e - ê`` to ``k`` soft tokens each.
+
+    ``forward(e, h)`` returns ``(n, 3k, embed_dim)``: the tokens of ``e``, then of ``h``, then of
+    ``e - h``. The difference's projector does not layer-normalize its input (see the module
+    docstring).
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        embed_dim: int,
+        prefix_tokens: int = 16,
+        *,
+        hidden: int | None = None,
+        target_norm: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.target = SoftPrompt(
+            in_dim, embed_dim, prefix_tokens, hidden=hidden, target_norm=target_norm
+        )
+        self.hypothesis = SoftPrompt(
+            in_dim, embed_dim, prefix_tokens, hidden=hidden, target_norm=target_norm
+        )
+        self.difference = SoftPrompt(
+            in_dim,
+            embed_dim,
+            prefix_tokens,
+            hidden=hidden,
+            target_norm=target_norm,
+            normalize_input=False,
+        )
+        self.in_dim = in_dim
+        self.embed_dim = embed_dim
+        self.prefix_tokens = prefix_tokens
+
+    @classmethod
+    def for_model(
+        cls, model: Any, in_dim: int, prefix_tokens: int = 16, *, hidden: int | None = None
+    ) -> CorrectorPrompt:
+        """Projectors sized and scaled for ``model``'s input embeddings."""
+        width = int(model.get_input_embeddings().weight.shape[1])
+        return cls(
+            in_dim, width, prefix_tokens, hidden=hidden, target_norm=token_embedding_norm(model)
+        )
+
+    def config(self) -> dict[str, Any]:
+        """The settings, to rebuild the module before loading its weights."""
+        return {
+            "roles": list(ROLES),
+            **{role: getattr(self, role).config() for role in ROLES},
+        }
+
+    def forward(self, target: torch.Tensor, hypothesis: torch.Tensor) -> torch.Tensor:
+        if target.shape != hypothesis.shape or target.ndim != 2:
+            raise ValueError(
+                f"CorrectorPrompt expects target and hypothesis vectors of one shape (n, "
+                f"{self.in_dim}), got {tuple(target.shape)} and {tuple(hypothesis.shape)}"
+            )
+        hypothesis = hypothesis.to(target.dtype)
+        return torch.cat(
+            [
+                self.target(target),
+                self.hypothesis(hypothesis),
+                self.difference(target - hypothesis),
+            ],
+            dim=1,
+        )
+
+
+def _vectors_key(X: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(X, dtype=np.float32).tobytes()).hexdigest()[:16]
+
+
+def cached_hypotheses(
+    inverter: Inverter,
+    X: np.ndarray,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    batch_size: int = 32,
+    chunk: int = 256,
+    progress: bool | None = None,
+) -> list[str]:
+    """The inverter's hypotheses for ``X``, appended to the JSONL file ``path`` as they come.
+
+    The file's first line records the inverter's fingerprint and a hash of ``X``; each further
+    line is one hypothesis. A second call with the same inverter and vectors reads what is there
+    and generates only the rest (an interrupted run continues where it stopped; a line cut short
+    by a crash is dropped and written again). A file made by another inverter or for other
+    vectors raises ``ValueError``.
+    """
+    if path is None:
+        return inverter.invert(X, batch_size=batch_size, progress=progress)
+    file = Path(path)
+    header = {"inverter": inverter.fingerprint, "vectors": _vectors_key(X), "n": len(X)}
+    done: list[str] = []
+    if file.is_file():
+        lines = file.read_text(encoding="utf-8").split("\n")
+        try:
+            found = json.loads(lines[0])
+        except json.JSONDecodeError:
+            found = None
+        if found is not None and found != header:
+            raise ValueError(
+                f"{str(file)!r} holds hypotheses of another inverter or for other texts "
+                f"({found}, now {header}): delete it, or use another out_dir"
+            )
+        for line in lines[1:] if found is not None else []:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                break  # the end, or a line a crash cut short
+            if not isinstance(record, dict) or record.get("i") != len(done):
+                break
+            done.append(str(record["text"]))
+    file.parent.mkdir(parents=True, exist_ok=True)
+    # rewrite what is valid (drops a torn last line), then append the rest chunk by chunk
+    tmp = file.with_name(file.name + ".tmp")
+    tmp.write_text(
+        "".join(
+            json.dumps(r) + "\n"
+            for r in [header, *({"i": i, "text": t} for i, t in enumerate(done))]
+        ),
+        encoding="utf-8",
+    )
+    os.replace(tmp, file)
+    if done:
+        logger.info("hypotheses: %d of %d read from %s", len(done), len(X), file)
+    starts = range(len(done), len(X), chunk)
+    with file.open("a", encoding="utf-8") as fh:
+        for s in progress_bar(starts, progress=progress, total=len(starts), desc="hypotheses"):
+            texts = inverter.invert(X[s : s + chunk], batch_size=batch_size, progress=False)
+            fh.write(
+                "".join(json.dumps({"i": s + j, "text": t}) + "\n" for j, t in enumerate(texts))
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+            done.extend(texts)
+    return done
+
+
+class Corrector(SoftPrefixModel):
+    """Rewrite hypotheses toward their target embeddings (one step of vec2text's correction).
+
+    Parameters
+    ----------
+    embedder
+        ``None`` (default): the embedder of the inverter given to :meth:`fit`. Given, it must be
+        that same embedder (same fingerprint).
+    decoder
+        The backbone, as for :class:`~inversion.inverter.Inverter`: ``"smollm2"``, a causal LM
+        directory or hub id, ``"t5:<dir or hub id>"`` or a loaded
+        :class:`~embedlens.models.Decoder` (the inverter's own ``decoder_`` shares one frozen LM
+        between the two models).
+    prefix_tokens
+        Soft tokens per vector (the corrector reads ``3 * prefix_tokens``).
+    finetune, max_length, hidden, lora_rank, device, dtype
+        As for the inverter. ``max_length`` bounds both the hypothesis read and the text written.
+
+    Examples
+    --------
+    >>> from embedlens.tiny import tiny_causal_lm, tiny_embedder
+    >>> from inversion.inverter import Inverter
+    >>> emb = tiny_embedder(dim=16)
+    >>> inv = Inverter(embedder=emb, decoder=tiny_causal_lm(), prefix_tokens=2, max_length=8)
+    >>> inv = inv.fit(["a cat", "a dog"], steps=2, batch_size=2, progress=False)
+    >>> corr = Corrector(decoder=tiny_causal_lm(), prefix_tokens=2, max_length=8)
+    >>> corr = corr.fit(["a cat", "a dog"], inverter=inv, steps=2, batch_size=2, progress=False)
+    >>> len(inv.invert(emb.embed(["a cat"]), steps=2, beam_width=2, corrector=corr))
+    1
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder | str | None = None,
+        decoder: str | Decoder = "smollm2",
+        *,
+        prefix_tokens: int = 16,
+        finetune: Finetune = "projector",
+        max_length: int = 32,
+        hidden: int | None = None,
+        lora_rank: int = 16,
+        device: str | None = None,
+        dtype: str | None = None,
+    ) -> None:
+        super().__init__(
+            embedder,
+            decoder,
+            prefix_tokens=prefix_tokens,
+            finetune=finetune,
+            max_length=max_length,
+            hidden=hidden,
+            lora_rank=lora_rank,
+            device=device,
+            dtype=dtype,
+        )
+
+    def _make_projector(self, model: Any, in_dim: int) -> torch.nn.Module:
+        return CorrectorPrompt.for_model(model, in_dim, self.prefix_tokens, hidden=self.hidden)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        inverter: Inverter,
+        *,
+        hypotheses: Sequence[str] | None = None,
+        cache: str | os.PathLike[str] | EmbeddingCache | None = None,
+        out_dir: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+        hypothesis_batch_size: int = 32,
+        progress: bool | None = None,
+        callback: Callable[[dict[str, Any]], None] | None = None,
+        **train_kwargs: Any,
+    ) -> Corrector:
+        """Learn to rewrite ``inverter``'s hypotheses of ``texts`` into ``texts``.
+
+        Parameters
+        ----------
+        texts
+            Training texts (embedded once; ``cache`` or ``out_dir/embeddings.sqlite``).
+        inverter
+            A trained :class:`~inversion.inverter.Inverter`: its hypotheses are the inputs, its
+            embedder the corrector's, its fingerprint is recorded.
+        hypotheses
+            The inverter's texts for ``texts`` if already at hand (else generated and, with
+            ``out_dir``, cached in ``out_dir/hypotheses.jsonl``, resumable).
+        out_dir
+            Checkpoints, ``train_log.jsonl`` and the final model (``out_dir/corrector``). Use a
+            directory of its own, not the inverter's run directory.
+        resume
+            Continue an interrupted run in ``out_dir`` (hypotheses and training alike).
+        **train_kwargs
+            Fields of :class:`embedlens.train.TrainConfig`: ``steps``, ``batch_size``, ``lr``,
+            ``noise_std``, ``checkpoint_every``, ``seed``... (held-out evaluation during
+            training is not offered: score ``inv.invert(X, steps=N)`` afterwards).
+
+        Examples
+        --------
+        >>> Corrector().fit(train_texts, inverter=inv, steps=2000, out_dir="runs/c")  # doctest: +SKIP
+        """
+        from embedlens._distributed import distributed_context
+        from embedlens.train import TrainConfig, embed_texts, train
+
+        allowed = {f.name for f in fields(TrainConfig)} - {"eval_every"}
+        unknown = sorted(set(train_kwargs) - allowed)
+        if unknown:
+            raise TypeError(
+                f"Corrector.fit got unknown arguments {unknown}: training settings are "
+                f"{sorted(allowed)}"
+            )
+        config = TrainConfig(**train_kwargs)
+        if isinstance(texts, str) or len(texts) == 0:
+            raise ValueError("the training corpus is empty: pass at least one text to fit")
+        items = check_texts(texts, what="training texts")
+        if not hasattr(inverter, "projector_"):
+            raise RuntimeError(
+                "Corrector.fit needs a trained inverter: fit it first, or load one with "
+                "Inverter.from_pretrained(directory)"
+            )
+        self._check_params()
+        emb = inverter.embedder_
+        if self.embedder is not None:
+            own = self._resolve_embedder()
+            if own.fingerprint != emb.fingerprint:
+                raise ValueError(
+                    f"the corrector was given embedder {own.name!r} (fingerprint "
+                    f"{own.fingerprint}) but the inverter inverts {emb.name!r} (fingerprint "
+                    f"{emb.fingerprint}): leave embedder=None to use the inverter's"
+                )
+        out = Path(out_dir) if out_dir is not None else None
+        if cache is None and out is not None:
+            cache = out / "embeddings.sqlite"
+        if out is not None and not resume and (out / HYPOTHESES_FILE).exists():
+            (out / HYPOTHESES_FILE).unlink()  # a fresh run makes fresh hypotheses
+        ddp = distributed_context()
+        if not ddp.main:
+            ddp.barrier()  # the main process writes the caches first
+        X = embed_texts(emb, items, cache=cache, progress=progress)
+        if hypotheses is None:
+            hyps = cached_hypotheses(
+                inverter,
+                X,
+                out / HYPOTHESES_FILE if out is not None else None,
+                batch_size=hypothesis_batch_size,
+                progress=progress,
+            )
+        else:
+            hyps = check_texts(hypotheses, what="hypotheses")
+            if len(hyps) != len(items):
+                raise ValueError(
+                    f"need one hypothesis per training text: {len(hyps)} hypotheses, "
+                    f"{len(items)} texts"
+                )
+        H = embed_texts(emb, hyps, cache=cache, progress=progress)
+        if ddp.main:
+            ddp.barrier()
+        self.embedder_ = emb
+        self.inverter_fingerprint_ = inverter.fingerprint
+        self._build(X.shape[1], seed=config.seed)
+        self._train_hypotheses = hyps
+        self._train_H = H
+        self._source_inverter = inverter
+        self.history_: TrainResult = train(
+            self,
+            X,
+            items,
+            config,
+            device=self.device_,
+            out_dir=out,
+            resume=resume,
+            progress=progress,
+            callback=callback,
+        )
+        del self._train_hypotheses, self._train_H
+        if out is not None and ddp.main:
+            self.save_pretrained(out / "corrector")
+        ddp.barrier()
+        return self
+
+    # ------------------------------------------------------------------ the Trainable protocol
+
+    def training_loss(
+        self, vectors: torch.Tensor, texts: list[str], index: np.ndarray
+    ) -> torch.Tensor:
+        """Token cross-entropy of ``texts`` given (e, ê, e - ê) and the hypotheses of ``index``."""
+        from interpret.soft_prompt import IGNORE_INDEX, Tokens, splice
+
+        if not hasattr(self, "_train_H"):
+            raise RuntimeError("training_loss is called by Corrector.fit's training run only")
+        model = self.decoder_.model
+        H = torch.from_numpy(self._train_H[index]).to(vectors.device)
+        soft = self.projector_(vectors, H)
+        h_ids, h_mask = self._tokenize([self._train_hypotheses[i] for i in index])
+        ids, mask = self._tokenize(texts)
+        if self.is_seq2seq_:
+            enc = splice(model, [soft, Tokens(h_ids, h_mask)], padding_side="right")
+            labels = ids.masked_fill(mask == 0, IGNORE_INDEX)
+            out = model(
+                inputs_embeds=enc.inputs_embeds, attention_mask=enc.attention_mask, labels=labels
+            )
+            return out.loss  # type: ignore[no-any-return]
+        batch = splice(
+            model,
+            [soft, Tokens(h_ids, h_mask), Tokens(ids, mask, target=True)],
+            padding_side="right",
+        )
+        return model(**batch.model_inputs()).loss  # type: ignore[no-any-return]
+
+    def generate_texts(self, X: np.ndarray) -> list[str]:
+        """One correction of the fitting inverter's hypotheses of ``X`` (for evaluation)."""
+        inverter = getattr(self, "_source_inverter", None)
+        if inverter is None:
+            raise RuntimeError(
+                "generate_texts needs the inverter this corrector was fitted with; use "
+                "correct(X, hypotheses) instead"
+            )
+        return self.correct(X, inverter.invert(X, progress=False))
+
+    # ------------------------------------------------------------------ correcting
+
+    def propose(
+        self,
+        X: Any,
+        texts: Sequence[str],
+        H: Any = None,
+        *,
+        num_candidates: int = 1,
+        max_length: int | None = None,
+        batch_size: int = 32,
+    ) -> list[list[str]]:
+        """``num_candidates`` rewrites of each text (beam search), best first.
+
+        Parameters
+        ----------
+        X
+            Target embeddings ``(n, dim)``.
+        texts
+            The texts to rewrite, one per row.
+        H
+            Their embeddings ``(n, dim)``; ``None`` embeds them with the corrector's embedder.
+        num_candidates
+            Rewrites per text (the beam width of decoding; 1 is greedy).
+        max_length
+            Most tokens per rewrite (``None``: the corrector's ``max_length``).
+        batch_size
+            Rows decoded at once.
+        """
+        from interpret.soft_prompt import Tokens, generate_from_embeds, splice
+
+        target = self._check_input(X)
+        items = check_texts(texts, what="texts")
+        if len(items) != target.shape[0]:
+            raise ValueError(
+                f"need one text per target vector: {len(items)} texts, X {target.shape}"
+            )
+        if H is None:
+            H = self.embedder_.embed(items, progress=False)
+        hyp = check_matrix(H, what="H", dim=self.projector_.in_dim)
+        if hyp.shape != target.shape:
+            raise ValueError(f"H has shape {hyp.shape}, expected {target.shape} (one per text)")
+        if not isinstance(num_candidates, int) or num_candidates < 1:
+            raise ValueError(f"num_candidates must be a positive integer, got {num_candidates!r}")
+        limit = self.max_length if max_length is None else max_length
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        model, tok = self.decoder_.model, self.decoder_.tokenizer
+        was_training = self.module_.training
+        self.module_.eval()
+        out: list[list[str]] = []
+        try:
+            for s in range(0, len(items), batch_size):
+                vec = torch.from_numpy(target[s : s + batch_size]).to(self.device_)
+                hv = torch.from_numpy(hyp[s : s + batch_size]).to(self.device_)
+                with torch.no_grad():
+                    soft = self.projector_(vec, hv)
+                ids, mask = self._tokenize(items[s : s + batch_size])
+                batch = splice(
+                    model,
+                    [soft, Tokens(ids, mask)],
+                    padding_side="right" if self.is_seq2seq_ else "left",
+                )
+                flat = generate_from_embeds(
+                    model,
+                    tok,
+                    batch.inputs_embeds,
+                    batch.attention_mask,
+                    max_new_tokens=limit,
+                    num_beams=num_candidates,
+                    num_return_sequences=num_candidates,
+                )
+                out.extend(
+                    flat[r : r + num_candidates] for r in range(0, len(flat), num_candidates)
+                )
+        finally:
+            self.module_.train(was_training)
+        return out
+
+    def correct(self, X: Any, texts: Sequence[str], H: Any = None, **kwargs: Any) -> list[str]:
+        """The best rewrite of each text (one correction step, no re-embedding)."""
+        return [options[0] for options in self.propose(X, texts, H, **kwargs)]
+
+    def check_compatible(self, inverter: Any) -> None:
+        """Raise ``ValueError`` unless this corrector was trained on ``inverter``'s hypotheses."""
+        self._check_fitted()
+        mine, theirs = self.embedder_, inverter.embedder_
+        if mine.fingerprint != theirs.fingerprint:
+            raise ValueError(
+                f"the corrector was trained for embeddings from {mine.name!r} (fingerprint "
+                f"{mine.fingerprint}), but the inverter inverts {theirs.name!r} (fingerprint "
+                f"{theirs.fingerprint}): train a corrector for that inverter's embedder"
+            )
+        fingerprint = inverter.fingerprint
+        if self.inverter_fingerprint_ != fingerprint:
+            raise ValueError(
+                f"the corrector was trained on the hypotheses of another inverter (fingerprint "
+                f"{self.inverter_fingerprint_}, this one is {fingerprint}): use it with the "
+                "inverter it was trained for, or train one on this inverter's hypotheses with "
+                "Corrector().fit(texts, inverter=inv)"
+            )
+
+    # ------------------------------------------------------------------ save / load
+
+    def _extra_config(self) -> dict[str, Any]:
+        return {"inverter": {"fingerprint": self.inverter_fingerprint_}}
+
+    def _load_extra(self, root: Path, config: dict[str, Any]) -> None:
+        record = config.get("inverter")
+        if not isinstance(record, dict) or "fingerprint" not in record:
+            raise ValueError(
+                f"{str(root)!r} does not record the inverter its corrector was trained for: "
+                "save it again with this embedlens"
+            )
+        self.inverter_fingerprint_ = str(record["fingerprint"])
+
+    @classmethod
+    def from_pretrained(  # type: ignore[override]
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        embedder: Embedder | str | None = None,
+        decoder: str | Decoder | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
+        inverter: Inverter | None = None,
+    ) -> Corrector:
+        """Load a corrector written by :meth:`save_pretrained`.
+
+        With ``inverter`` given, its embedder is used (and checked), the corrector loads on its
+        device, shares its frozen LM when both use the same one, and must have been trained on
+        its hypotheses.
+        """
+        from embedlens.saving import read_config, resolve_dir
+
+        shared: str | None = None
+        if inverter is not None:
+            embedder = inverter.embedder_ if embedder is None else embedder
+            device = str(inverter.device_) if device is None else device
+            dtype = inverter.dtype if dtype is None else dtype
+            config = read_config(resolve_dir(path), cls.__name__)
+            spec = config["decoder"]["spec"]
+            if (
+                decoder is None
+                and spec is not None
+                and spec == inverter.decoder
+                and config["finetune"] == "projector"
+                and inverter.finetune == "projector"
+            ):
+                decoder, shared = inverter.decoder_, spec
+        corrector = super().from_pretrained(
+            path, embedder=embedder, decoder=decoder, device=device, dtype=dtype
+        )
+        if shared is not None:  # re-saving refers to the LM by name again
+            corrector.decoder = shared
+        if inverter is not None:
+            corrector.check_compatible(inverter)
+        return corrector
