@@ -4,6 +4,9 @@
 first used.
 
 - :class:`Inverter` (``inversion.inverter``): the soft-prefix hypothesis model.
+- :class:`Corrector` (``inversion.corrector``) and :func:`run_correction`
+  (``inversion.correction``): iterative correction with sequence beam search,
+  ``inv.invert(X, steps=20, beam_width=4)``.
 - :func:`evaluate`, :func:`entity_recovery` (``inversion.metrics``, ``inversion.entities``):
   BLEU, token F1, exact match, cosine and recovered PII, with bootstrap intervals.
 - :class:`BagOfWordsAttack`, :class:`NearestNeighbourAttack`: baseline attacks.
@@ -20,6 +23,9 @@ _LAZY: dict[str, str] = {
     "Alignment": "inversion.align",
     "align_embedders": "inversion.align",
     "BagOfWordsAttack": "inversion.bow",
+    "CorrectionHistory": "inversion.correction",
+    "Corrector": "inversion.corrector",
+    "run_correction": "inversion.correction",
     "EntityRecovery": "inversion.entities",
     "InversionScores": "inversion.metrics",
     "Inverter": "inversion.inverter",

@@ -370,7 +370,7 @@ class SoftPrefixModel:
 
     @property
     def fingerprint(self) -> str:
-        """A hash of the decoder's name, the settings and the trained weights (a model's identity).
+        """A hash of the settings, the trained weights and the base LM's token embeddings.
 
         A corrector records the fingerprint of the inverter whose hypotheses it learned from; the
         same weights saved and loaded again give the same fingerprint.
@@ -380,9 +380,10 @@ class SoftPrefixModel:
         self._check_fitted()
         state = {f"projector.{k}": v for k, v in self.projector_.state_dict().items()}
         state.update({f"lm.{k}": v for k, v in self._trained_lm_params().items()})
+        # the base LM by its weights, not its name (a name changes when the LM is stored)
+        state["lm_input_embeddings"] = self.decoder_.model.get_input_embeddings().weight
         extra = {
             "class": type(self).__name__,
-            "decoder": self.decoder_.name,
             "prefix_tokens": self.prefix_tokens,
             "finetune": self.finetune,
         }

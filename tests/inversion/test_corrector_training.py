@@ -1,0 +1,217 @@
+"""inversion.corrector: a tiny corrector trained for real, both backbones, save/load, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from embedlens.tiny import tiny_causal_lm, tiny_embedder, tiny_seq2seq  # noqa: E402
+from inversion.corrector import HYPOTHESES_FILE, Corrector, cached_hypotheses  # noqa: E402
+from inversion.inverter import Inverter  # noqa: E402
+
+TEXTS = [
+    "the cat sat",
+    "a dog ran",
+    "red sun",
+    "blue moon",
+    "hello world",
+    "green tree",
+    "big house",
+    "old man",
+]
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def emb():
+    return tiny_embedder(dim=32)
+
+
+@pytest.fixture(scope="module")
+def inverter(emb):
+    """An under-trained tiny inverter: its hypotheses are close, not exact."""
+    torch.set_num_threads(1)
+    inv = Inverter(
+        embedder=emb,
+        decoder=tiny_causal_lm(hidden=64, seed=0),
+        prefix_tokens=4,
+        max_length=16,
+        finetune="full",
+    )
+    return inv.fit(TEXTS, steps=20, batch_size=8, lr=1e-2, warmup_steps=2, progress=False)
+
+
+@pytest.fixture(scope="module")
+def corrector(inverter, tmp_path_factory):
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("corrector-run")
+    corr = Corrector(
+        decoder=tiny_causal_lm(hidden=64, seed=1), prefix_tokens=4, max_length=16, finetune="full"
+    )
+    corr.fit(
+        TEXTS,
+        inverter=inverter,
+        steps=60,
+        batch_size=8,
+        lr=1e-2,
+        warmup_steps=3,
+        out_dir=out,
+        progress=False,
+    )
+    corr.run_dir = out
+    return corr
+
+
+def test_trained_corrector_improves_cosine_and_counts_queries(corrector, inverter, emb):
+    X = emb.embed(TEXTS)
+    losses = [r["loss"] for r in corrector.history_.history if "loss" in r]
+    assert losses[-1] < 0.5 * losses[0]
+    base = inverter.invert(X)
+    assert inverter.queries_.tolist() == [0] * 8 and inverter.last_history_ is None
+    out = inverter.invert(X, steps=4, beam_width=2, corrector=corrector)
+    hist = inverter.last_history_
+    assert hist.texts[0] == base and out == hist.final_texts
+    assert np.all(np.diff(hist.cosine, axis=0) >= 0)
+    assert hist.cosine[-1].mean() > hist.cosine[0].mean() + 0.02, hist.cosine
+    assert inverter.queries_.tolist() == hist.queries[-1].tolist()
+    assert np.all(inverter.queries_ >= 1) and np.all(inverter.queries_ <= 1 + 4 * 2 * 2)
+    cos = emb.embed(out) @ X.T  # the reported cosine is that of the returned texts
+    np.testing.assert_allclose(np.diag(cos), hist.cosine[-1], atol=1e-5)
+    one = corrector.propose(X[:3], base[:3], num_candidates=3)
+    assert [len(o) for o in one] == [3, 3, 3]
+    assert corrector.correct(X[:3], base[:3]) == [o[0] for o in one]
+
+
+def test_hypotheses_are_cached_and_the_run_saved(corrector, inverter, emb):
+    lines = (corrector.run_dir / HYPOTHESES_FILE).read_text().splitlines()
+    header = json.loads(lines[0])
+    assert header["inverter"] == inverter.fingerprint and header["n"] == len(TEXTS)
+    assert [json.loads(x)["text"] for x in lines[1:]] == inverter.invert(emb.embed(TEXTS))
+    config = json.loads((corrector.run_dir / "corrector" / "config.json").read_text())
+    assert config["class"] == "Corrector"
+    assert config["inverter"]["fingerprint"] == inverter.fingerprint
+    assert config["embedder"]["fingerprint"] == emb.fingerprint
+    assert config["projector"]["roles"] == ["target", "hypothesis", "difference"]
+    assert config["projector"]["difference"]["normalize_input"] is False
+
+
+def test_hypothesis_cache_resumes_after_an_interruption(inverter, emb, tmp_path):
+    X = emb.embed(TEXTS)
+    path = tmp_path / HYPOTHESES_FILE
+
+    class Interrupted:
+        fingerprint = inverter.fingerprint
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def invert(self, X, **kw):
+            self.calls += 1
+            if self.calls > 1:
+                raise KeyboardInterrupt
+            return inverter.invert(X, **kw)
+
+    with pytest.raises(KeyboardInterrupt):
+        cached_hypotheses(Interrupted(), X, path, chunk=3)
+    assert len(path.read_text().splitlines()) == 1 + 3  # header + the first chunk
+    with path.open("a") as fh:
+        fh.write('{"i": 3, "te')  # a line a crash cut short
+    resumed = Interrupted()
+    resumed.calls = -100  # no interruption now; count the texts it is asked for
+    asked: list[int] = []
+    original = resumed.invert
+
+    def counting(X, **kw):
+        asked.append(len(X))
+        return original(X, **kw)
+
+    resumed.invert = counting
+    got = cached_hypotheses(resumed, X, path, chunk=3)
+    assert got == inverter.invert(X) and sum(asked) == 5  # only the 5 missing were generated
+    assert len(path.read_text().splitlines()) == 1 + 8
+    with pytest.raises(ValueError, match="another inverter or for other texts"):
+        cached_hypotheses(inverter, X[:4], path)
+
+
+def test_save_load_round_trip_and_inverter_carries_its_corrector(
+    corrector, inverter, emb, tmp_path
+):
+    X = emb.embed(TEXTS)
+    hyps = inverter.invert(X)
+    path = corrector.save_pretrained(tmp_path / "corr")
+    loaded = Corrector.from_pretrained(path, inverter=inverter)
+    assert loaded.propose(X, hyps, num_candidates=2) == corrector.propose(X, hyps, num_candidates=2)
+    expected = inverter.invert(X, steps=3, beam_width=2, corrector=corrector)
+    inverter.set_corrector(corrector)
+    try:
+        assert inverter.invert(X, steps=3, beam_width=2) == expected  # the attached one
+        saved = inverter.save_pretrained(tmp_path / "inv")
+    finally:
+        inverter.set_corrector(None)
+    assert (saved / "corrector" / "config.json").is_file()
+    again = Inverter.from_pretrained(saved, embedder=emb)
+    assert again.fingerprint == inverter.fingerprint
+    assert again.invert(X, steps=3, beam_width=2) == expected
+    assert again.queries_.tolist() == inverter.queries_.tolist()
+
+
+def test_seq2seq_corrector_trains_and_corrects(inverter, emb, tmp_path):
+    corr = Corrector(
+        decoder=tiny_seq2seq(hidden=32), prefix_tokens=2, max_length=16, finetune="full"
+    )
+    corr.fit(TEXTS, inverter=inverter, steps=15, batch_size=8, lr=1e-2, progress=False)
+    losses = [r["loss"] for r in corr.history_.history if "loss" in r]
+    assert corr.is_seq2seq_ and losses[-1] < losses[0]
+    X = emb.embed(TEXTS[:4])
+    out = inverter.invert(X, steps=2, beam_width=2, corrector=corr)
+    assert len(out) == 4 and all(isinstance(t, str) for t in out)
+    loaded = Corrector.from_pretrained(corr.save_pretrained(tmp_path / "c"), inverter=inverter)
+    hyps = inverter.invert(X)
+    assert loaded.correct(X, hyps) == corr.correct(X, hyps)
+
+
+def test_bad_input_raises(corrector, inverter, emb, tmp_path):
+    X = emb.embed(TEXTS[:2])
+    with pytest.raises(ValueError, match="steps must be an integer >= 0"):
+        inverter.invert(X, steps=-1)
+    with pytest.raises(ValueError, match="beam_width must be"):
+        inverter.invert(X, beam_width=0)
+    with pytest.raises(ValueError, match="needs a corrector"):
+        inverter.invert(X, steps=2)
+    path = corrector.save_pretrained(tmp_path / "corr")
+    with pytest.raises(ValueError, match="fingerprint"):  # another embedder
+        Corrector.from_pretrained(path, embedder=tiny_embedder(dim=32, seed=5))
+    other = Inverter(
+        embedder=emb, decoder=tiny_causal_lm(hidden=32, seed=3), prefix_tokens=2, max_length=16
+    ).fit(TEXTS, steps=2, batch_size=4, progress=False)
+    with pytest.raises(ValueError, match="hypotheses of another inverter"):
+        other.invert(X, steps=1, corrector=corrector)
+    with pytest.raises(ValueError, match="hypotheses of another inverter"):
+        Corrector.from_pretrained(path, inverter=other)
+    with pytest.raises(ValueError, match="hypotheses of another inverter"):
+        other.set_corrector(corrector)
+    foreign = Inverter(
+        embedder=tiny_embedder(dim=32, seed=9),
+        decoder=tiny_causal_lm(),
+        prefix_tokens=2,
+        max_length=16,
+    ).fit(TEXTS, steps=1, batch_size=4, progress=False)
+    with pytest.raises(ValueError, match="trained for embeddings from"):
+        foreign.invert(foreign.embedder_.embed(TEXTS[:1]), steps=1, corrector=corrector)
+    with pytest.raises(RuntimeError, match="needs a trained inverter"):
+        Corrector(decoder=tiny_causal_lm()).fit(TEXTS, inverter=Inverter(embedder=emb))
+    with pytest.raises(TypeError, match="unknown arguments"):
+        Corrector(decoder=tiny_causal_lm()).fit(TEXTS, inverter=inverter, stpes=3)
+    with pytest.raises(ValueError, match="corpus is empty"):
+        Corrector(decoder=tiny_causal_lm()).fit([], inverter=inverter)
+    with pytest.raises(ValueError, match="one hypothesis per training text"):
+        Corrector(decoder=tiny_causal_lm()).fit(TEXTS, inverter=inverter, hypotheses=["a"], steps=1)
+    with pytest.raises(ValueError, match="expects 32-dim"):
+        corrector.propose(np.zeros((1, 16)), ["a"])
+    with pytest.raises(ValueError, match="one text per target"):
+        corrector.propose(X, ["a"])
