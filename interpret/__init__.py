@@ -18,6 +18,14 @@ from typing import TYPE_CHECKING
 from embedlens._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from interpret.explain import (
+        DirectionExplanation,
+        Explainer,
+        ExplainerLabeler,
+        ExplainResult,
+        Task,
+        evaluate_explanations,
+    )
     from interpret.maps import (
         ClusterContext,
         Clustering,
@@ -38,17 +46,29 @@ _LAZY = {
     "MapComparison": "interpret.maps",
     "compare_maps": "interpret.maps",
     "SoftPrompt": "interpret.soft_prompt",
+    "DirectionExplanation": "interpret.explain",
+    "ExplainResult": "interpret.explain",
+    "Explainer": "interpret.explain",
+    "ExplainerLabeler": "interpret.explain",
+    "Task": "interpret.explain",
+    "evaluate_explanations": "interpret.explain",
 }
 
 __all__ = [
     "ClusterContext",
     "ClusterLabeler",
     "Clustering",
+    "DirectionExplanation",
     "EmbeddingMap",
+    "ExplainResult",
+    "Explainer",
+    "ExplainerLabeler",
     "KeywordLabeler",
     "MapComparison",
     "SoftPrompt",
+    "Task",
     "compare_maps",
+    "evaluate_explanations",
 ]
 
 
