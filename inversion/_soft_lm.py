@@ -55,6 +55,8 @@ class SoftPrefixModel:
     The parameters are those of :class:`~inversion.inverter.Inverter`.
     """
 
+    embedder_: Embedder  # set by fit / from_pretrained
+
     def __init__(
         self,
         embedder: Embedder | str | None = "minilm",

@@ -289,10 +289,10 @@ def run_correction(
                     pools[i].append((float(c), text, vec))
                 for i in {i for i, _ in new}:  # fold in now: at most beam_width kept per example
                     pools[i] = sorted(pools[i], key=lambda item: -item[0])[:beam_width]
-            for k, i in enumerate(active):
-                beams[i] = pools[int(i)]
-                if beams[i][0][0] <= before[k] + tol or beams[i][0][0] >= 1.0 - 1e-6:
-                    done[i] = True
+            for k, row in enumerate(active.tolist()):
+                beams[row] = pools[row]
+                if beams[row][0][0] <= before[k] + tol or beams[row][0][0] >= 1.0 - 1e-6:
+                    done[row] = True
             stopped[active] = step
         hist_texts.append([b[0][1] for b in beams])
         hist_cos.append(np.array([b[0][0] for b in beams], dtype=np.float64))
