@@ -227,8 +227,11 @@ class ExplainerCore:
         return count
 
     def generate_texts(self, X: np.ndarray) -> list[str]:
-        """Explanations for the trainer's held-out evaluation (the first task)."""
-        return self.explain(X, task=self.tasks_[0].name, progress=False)
+        """Explanations for the trainer's held-out evaluation (the first task's question)."""
+        task = self.tasks_[0]
+        limit = self.max_length if task.source == "text" else task.max_answer_tokens
+        arr = self._check_input(X)
+        return self._generate(arr, task.prompts[0], max_new_tokens=limit, progress=False)
 
     # ------------------------------------------------------------------ the teacher
 

@@ -232,7 +232,11 @@ def evaluate_explanations(
     explainer._task(name)  # an unknown task fails before any work
     emb = explainer.embedder_
     X = embed_texts(emb, refs, cache=cache, progress=progress)
-    gen = {"max_new_tokens": max_new_tokens, "batch_size": batch_size, "progress": progress}
+    gen: dict[str, Any] = {
+        "max_new_tokens": max_new_tokens,
+        "batch_size": batch_size,
+        "progress": progress,
+    }
     explanations = explainer.explain(X, task=name, **gen)
     said: dict[str, list[str]] = {}
     needs_corpus = {"random", "nearest"} & set(baselines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -125,7 +126,7 @@ def test_teacher_cache_survives_a_torn_last_line(tmp_path):
 
 def test_out_dir_writes_log_model_and_resumes(emb, tmp_path):
     lm = tiny_causal_lm()
-    kwargs = {"steps": 4, "batch_size": 2, "checkpoint_every": 2, "progress": False}
+    kwargs: dict[str, Any] = {"steps": 4, "batch_size": 2, "checkpoint_every": 2, "progress": False}
     ex = Explainer(embedder=emb, decoder=lm, prefix_tokens=2, tasks=("reconstruct", "topic"))
     ex.fit(TEXTS, out_dir=tmp_path, **kwargs)
     assert (tmp_path / "explainer" / "config.json").is_file()
@@ -207,7 +208,8 @@ def test_evaluate_scores_against_baselines(quick, emb):
     assert res.baseline_texts["nearest"] == [TEXTS[i] for i in sims.argmax(axis=1)]
     assert np.allclose(res.baselines["nearest"], sims.max(axis=1), atol=1e-5)
     assert set(res.baseline_texts["random"]) <= set(TEXTS)
-    assert "reconstruct" in res.token_f1 and len(res.reconstructions) == 2
+    assert "reconstruct" in res.token_f1
+    assert res.reconstructions is not None and len(res.reconstructions) == 2
     summary = res.summary()
     fig = res.figure()
     names = list(fig.data[0].x)

@@ -89,7 +89,7 @@ def test_other_bad_arguments(fitted, emb):
     with pytest.raises(TypeError, match="list of strings"):
         Explainer(embedder=emb).fit("just one text", steps=1)
     with pytest.raises(ValueError, match="unknown finetune mode"):
-        Explainer(embedder=emb, finetune="full").fit(TEXTS, steps=1)
+        Explainer(embedder=emb, finetune="full").fit(TEXTS, steps=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="one label per vector"):
         fitted.explain_centroid(X, [0])
     with pytest.raises(ValueError, match="n must be an integer >= 2"):
