@@ -72,3 +72,68 @@ def test_local_map_batches_checks_result_count():
         LocalEngine().map_batches(lambda xs: None, [1, 2, 3])
     with pytest.raises(TypeError, match="positive int"):
         LocalEngine().map_batches(lambda xs: xs, [1], batch_size=1.5)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- ray
+
+
+def test_ray_engine_missing_ray_says_how_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ImportError, match=r"pip install 'embedlens\[ray\]'"):
+        get_engine("ray")
+
+
+def test_ray_engine_checks_options():
+    pytest.importorskip("ray.data", reason="ray is not installed: pip install 'embedlens[ray]'")
+    with pytest.raises(ValueError, match="shard_rows"):
+        get_engine("ray", shard_rows=0)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        get_engine("ray", workers=2)
+
+
+@pytest.mark.slow
+def test_ray_engine_gives_the_local_numbers(tmp_path, one_torch_thread):
+    """A local 2-CPU Ray instance over 3 parquet shards: same vectors, same records, in order."""
+    pytest.importorskip("ray.data", reason="ray is not installed: pip install 'embedlens[ray]'")
+    import ray
+
+    from embedlens.tiny import tiny_embedder
+
+    emb = tiny_embedder(dim=16)
+    cached = tiny_embedder(dim=16).with_cache(tmp_path / "cache.sqlite")
+    records = _records(23)
+    local = LocalEngine()
+    try:
+        with get_engine("ray", num_cpus=2, shard_rows=8, progress=False) as engine:
+            assert not ray.is_initialized()  # nothing starts before the first call
+            X = engine.embed(emb, TEXTS, batch_size=4)
+            assert ray.is_initialized()
+            assert X.dtype == np.float32 and X.shape == (len(TEXTS), 16)
+            np.testing.assert_allclose(X, local.embed(emb, TEXTS, batch_size=4), atol=1e-5)
+
+            # the driver keeps the cache: the workers' texts are stored, a re-run sends none
+            half = TEXTS[:10]
+            cached.embed(half)
+            before = cached.queries
+            Xc = engine.embed(cached, TEXTS)
+            assert cached.queries == before + len(TEXTS) - len(half)
+            np.testing.assert_allclose(Xc, X, atol=1e-5)
+            assert cached.cache is not None and cached.cache.count() == len(TEXTS)
+            np.testing.assert_allclose(engine.embed(cached, TEXTS), X, atol=1e-5)
+            assert cached.queries == before + len(TEXTS) - len(half)
+
+            assert engine.map_batches(_describe, records, batch_size=5) == local.map_batches(
+                _describe, records, batch_size=5
+            )
+            # items parquet cannot store exactly travel pickled and come back unchanged
+            odd = [(1, 2), {"a": 1}, "s", None, np.arange(3)]
+            back = engine.map_batches(lambda xs: [repr(x) for x in xs], odd, batch_size=2)
+            assert back == [repr(x) for x in odd]
+            assert engine.map_batches(_describe, []) == []
+            with pytest.raises(ValueError, match="returned 1 results for a batch of 3"):
+                engine.map_batches(lambda xs: xs[:1], [1, 2, 3], batch_size=3)
+        assert not ray.is_initialized()
+    finally:
+        ray.shutdown()
