@@ -119,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .jsonl file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=_cmd_invert)
+    from embedlens import cli_tools
+
+    cli_tools.add_commands(sub)  # probe, map, explain
 
     p = sub.add_parser(
         "demo",
