@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "Corrector": "inversion.corrector",
     "run_correction": "inversion.correction",
     "EntityRecovery": "inversion.entities",
+    "GuidedInverter": "inversion.guided",
     "InversionScores": "inversion.metrics",
     "Inverter": "inversion.inverter",
     "NearestNeighbourAttack": "inversion.nearest",
