@@ -182,12 +182,32 @@ def _read_frame(path: Path) -> Any:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
+            return _numeric_columns(pd.read_csv(path, dtype=str, keep_default_na=False))
         if suffix == ".jsonl":
             return pd.read_json(path, lines=True, dtype=False)
         return pd.read_parquet(path)
     except Exception as err:
         raise ValueError(f"{path} is not a readable {suffix} table ({err})") from None
+
+
+def _numeric_columns(frame: Any) -> Any:
+    """CSV columns whose every non-blank cell is a number become numbers (blank: missing).
+
+    Everything is read as text first, so a column of words keeps values like ``"NA"`` as
+    they are; only all-numeric columns change (ints stay ints when no cell is blank).
+    """
+    import pandas as pd
+
+    from embedlens._readers import _is_number
+
+    for name in frame.columns:
+        cells = [v for v in frame[name] if v.strip()]
+        if cells and all(_is_number(v) for v in cells):
+            numbers = pd.to_numeric(frame[name].where(frame[name].str.strip() != ""))
+            frame[name] = numbers.astype(object).where(numbers.notna(), None)
+            if len(cells) == len(frame) and all(float(v).is_integer() for v in cells):
+                frame[name] = [int(v) for v in frame[name]]
+    return frame
 
 
 def _plain(value: Any) -> Any:

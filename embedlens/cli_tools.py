@@ -191,6 +191,14 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             y, rows = y[keep], rows[keep]
             dropped["rare_classes"] = sorted(str(c) for c in rare)
             dropped["rare_records"] = int((~keep).sum())
+    if args.task == "classification" or (args.task == "auto" and y.dtype.kind not in "fc"):
+        classes, counts = np.unique(y, return_counts=True)
+        if counts.min() < 2:
+            raise ValueError(
+                f"class {classes[counts.argmin()]!r} of {args.label!r} has only "
+                f"{counts.min()} record, too few to cross-validate: pass --min-class-size 2 "
+                "(or more) to drop rare classes, or use more records"
+            )
     if args.task == "regression":
         try:
             y = y.astype(np.float64)
