@@ -217,8 +217,8 @@ class Corrector(SoftPrefixModel):
     decoder
         The backbone, as for :class:`~inversion.inverter.Inverter`: ``"smollm2"``, a causal LM
         directory or hub id, ``"t5:<dir or hub id>"`` or a loaded
-        :class:`~embedlens.models.Decoder` (the inverter's own ``decoder_`` shares one frozen LM
-        between the two models).
+        :class:`~embedlens.models.Decoder`. When it is the inverter's spec and both train the
+        projector only, the two share one frozen LM in memory.
     prefix_tokens
         Soft tokens per vector (the corrector reads ``3 * prefix_tokens``).
     finetune, max_length, hidden, lora_rank, device, dtype
@@ -261,6 +261,12 @@ class Corrector(SoftPrefixModel):
             device=device,
             dtype=dtype,
         )
+
+    def _load_decoder(self, stored: Path | None = None) -> Decoder:
+        shared = self.__dict__.pop("_shared_decoder", None)
+        if shared is not None and stored is None:
+            return shared  # type: ignore[no-any-return]
+        return super()._load_decoder(stored)
 
     def _make_projector(self, model: Any, in_dim: int) -> torch.nn.Module:
         return CorrectorPrompt.for_model(model, in_dim, self.prefix_tokens, hidden=self.hidden)
@@ -365,6 +371,13 @@ class Corrector(SoftPrefixModel):
             ddp.barrier()
         self.embedder_ = emb
         self.inverter_fingerprint_ = inverter.fingerprint
+        if (
+            isinstance(self.decoder, str)
+            and self.decoder == inverter.decoder
+            and self.finetune == "projector"
+            and inverter.finetune == "projector"
+        ):  # the same frozen LM: share the inverter's copy instead of loading a second one
+            self._shared_decoder = inverter.decoder_
         self._build(X.shape[1], seed=config.seed)
         self._train_hypotheses = hyps
         self._train_H = H

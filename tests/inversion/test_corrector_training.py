@@ -215,3 +215,28 @@ def test_bad_input_raises(corrector, inverter, emb, tmp_path):
         corrector.propose(np.zeros((1, 16)), ["a"])
     with pytest.raises(ValueError, match="one text per target"):
         corrector.propose(X, ["a"])
+
+
+def test_frozen_lm_is_shared_with_the_inverter_and_referenced_by_spec(emb, tmp_path):
+    from embedlens.embedders import FunctionEmbedder
+    from embedlens.tiny import save_tiny
+
+    # a black-box embedder (it also never sees a batch of only empty texts, which the tiny
+    # character tokenizer, adding no special tokens, cannot embed)
+    emb = FunctionEmbedder(lambda texts: inner.embed(["." + t for t in texts]), name="box")
+    inner = tiny_embedder(dim=32)
+    lm = tiny_causal_lm(hidden=32, seed=4)
+    spec = str(save_tiny(lm.model, lm.tokenizer, tmp_path / "lm"))
+    inv = Inverter(embedder=emb, decoder=spec, prefix_tokens=2, max_length=16, device="cpu")
+    inv.fit(TEXTS, steps=2, batch_size=4, progress=False)
+    corr = Corrector(decoder=spec, prefix_tokens=2, max_length=16, device="cpu")
+    corr.fit(TEXTS, inverter=inv, steps=2, batch_size=4, progress=False)
+    assert corr.decoder_.model is inv.decoder_.model  # one frozen LM in memory
+    saved = inv.set_corrector(corr).save_pretrained(tmp_path / "inv")
+    config = json.loads((saved / "corrector" / "config.json").read_text())
+    assert config["decoder"]["spec"] == str((tmp_path / "lm").resolve())
+    assert not (saved / "corrector" / "decoder").exists()
+    again = Inverter.from_pretrained(saved, embedder=emb, device="cpu")
+    assert again.corrector_.decoder_.model is again.decoder_.model
+    X = emb.embed(TEXTS[:3])
+    assert again.invert(X, steps=2) == inv.invert(X, steps=2)
