@@ -79,6 +79,10 @@ class SoftPrompt(nn.Module):
         Norm of each soft token at initialisation; ``None`` means ``sqrt(embed_dim)``.
     dropout
         Dropout on the hidden layer (training only).
+    rms_norm
+        RMS-normalize each soft token before the gain (the default). ``False`` gives the plain
+        MLP times the gain, the form of vec2text's embedding transform (its checkpoints load
+        into it; see :mod:`inversion.vec2text`).
 
     Examples
     --------
@@ -99,6 +103,7 @@ class SoftPrompt(nn.Module):
         normalize_input: bool = True,
         target_norm: float | None = None,
         dropout: float = 0.0,
+        rms_norm: bool = True,
     ) -> None:
         super().__init__()
         for name, value in (
@@ -118,6 +123,7 @@ class SoftPrompt(nn.Module):
         self.prefix_tokens = prefix_tokens
         self.hidden = hidden
         self.normalize_input = normalize_input
+        self.rms_norm = bool(rms_norm)
         norm = math.sqrt(embed_dim) if target_norm is None else float(target_norm)
         self.target_norm = norm
         self.norm_in = nn.LayerNorm(in_dim) if normalize_input else nn.Identity()
@@ -161,6 +167,7 @@ class SoftPrompt(nn.Module):
             "hidden": self.hidden,
             "normalize_input": self.normalize_input,
             "target_norm": self.target_norm,
+            "rms_norm": self.rms_norm,
         }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -177,6 +184,8 @@ class SoftPrompt(nn.Module):
         n = x.shape[0]
         h = self.mlp(self.norm_in(x.to(self.gain.dtype)))
         tokens = h.reshape(n, -1, self.embed_dim)
+        if not self.rms_norm:
+            return tokens * self.gain
         rms = tokens.pow(2).mean(dim=-1, keepdim=True).add(1e-6).rsqrt()
         return tokens * rms * self.gain
 

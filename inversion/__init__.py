@@ -29,6 +29,8 @@ _LAZY: dict[str, str] = {
     "EntityRecovery": "inversion.entities",
     "GuidedInverter": "inversion.guided",
     "InversionScores": "inversion.metrics",
+    "Vec2TextInverter": "inversion.vec2text",
+    "load_vec2text_inverter": "inversion.vec2text",
     "Inverter": "inversion.inverter",
     "NearestNeighbourAttack": "inversion.nearest",
     "entity_recovery": "inversion.entities",
