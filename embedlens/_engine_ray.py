@@ -31,12 +31,22 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RayEngine"]
+__all__ = ["RayEngine", "ray_installed"]
 
 INDEX = "_embedlens_index"
 _INSTALL = "pip install 'embedlens[ray]'"
 #: objects shipped to a worker once and reused by every batch it runs (key: ObjectRef hex)
 _WORKER_OBJECTS: dict[str, Any] = {}
+
+
+def ray_installed() -> bool:
+    """Whether Ray can be imported (checked without importing it: that takes seconds)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _import_ray() -> Any:
@@ -124,7 +134,8 @@ class RayEngine:
         self.progress = progress
         self._owns_ray = False
         self._started = False
-        _import_ray()  # fail now, with the install line, rather than at the first call
+        if not ray_installed():  # fail now, with the install line, not at the first call
+            _import_ray()
 
     # ------------------------------------------------------------------ lifecycle
     def _ray(self) -> Any:

@@ -73,7 +73,7 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-def get_engine(name: EngineName = "local", **options: Any) -> Engine:
+def get_engine(name: EngineName | str = "local", **options: Any) -> Engine:
     """Return the engine called ``name``.
 
     Parameters
@@ -105,8 +105,17 @@ def get_engine(name: EngineName = "local", **options: Any) -> Engine:
             )
         return LocalEngine()
     if name == "ray":
+        import inspect
+
         from embedlens._engine_ray import RayEngine
 
+        valid = [p for p in inspect.signature(RayEngine.__init__).parameters if p != "self"]
+        unknown = sorted(set(options) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"unknown option(s) {unknown} for the ray engine: valid options are "
+                f"{', '.join(valid)}"
+            )
         return RayEngine(**options)
     raise ValueError(f"unknown engine {name!r}: expected one of {', '.join(ENGINES)}")
 
