@@ -412,12 +412,23 @@ def _item_column(items: list[Any]) -> tuple[str, list[Any]]:
     import pyarrow as pa
 
     try:
-        if pa.array(items).to_pylist() == items:
+        if _identical(pa.array(items).to_pylist(), items):
             return "item", items
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         pass
     logger.debug("ray engine: items are not plain parquet values; sending them pickled")
     return "item_pickled", [pickle.dumps(x, protocol=pickle.HIGHEST_PROTOCOL) for x in items]
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal values of the same types all the way down (``1 == 1.0`` is not enough here)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_identical(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _arrow_array(values: list[Any], name: str) -> Any:

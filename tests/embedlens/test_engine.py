@@ -166,3 +166,21 @@ def test_ray_engine_gives_the_local_numbers(tmp_path, one_torch_thread):
         assert not ray.is_initialized()
     finally:
         ray.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("items", "column"),
+    [
+        (["a", "b"], "item"),
+        ([{"a": 1, "b": "x"}, {"a": 2, "b": "y"}], "item"),
+        ([[1, 2], [3]], "item"),
+        ([1, 2.0], "item_pickled"),  # parquet would make the 1 a float
+        ([{"a": 1}, {"b": 2}], "item_pickled"),  # parquet would add the missing keys as None
+        ([(1, 2)], "item_pickled"),  # parquet would make the tuple a list
+    ],
+)
+def test_ray_items_go_native_only_when_parquet_keeps_them(items, column):
+    pytest.importorskip("pyarrow")
+    from embedlens._engine_ray import _item_column
+
+    assert _item_column(items)[0] == column
