@@ -1,0 +1,247 @@
+"""Write notebooks/correction.ipynb (run: .venv/bin/python notebooks/_build_correction.py).
+
+The notebook is executed in CI (`pytest --nbmake`); its first code cell is tagged "parameters":
+SMOKE = True uses the tiny random models of `embedlens.tiny` (a character-level LM, a small
+BERT) trained for a few dozen steps on a handful of WordNet sentences, so it runs in well under
+a minute on two CPU cores and shows the mechanics; SMOKE = False uses MiniLM and SmolLM2 with a
+real budget, sized for one GPU.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+CELLS: list[tuple[str, str]] = [
+    (
+        "md",
+        """# Correction: re-embed, compare, rewrite
+
+A hypothesis model (`inversion.Inverter`) writes a first guess of the text behind a vector. Its
+guess can be embedded again, and the distance between the two vectors says how wrong it is.
+vec2text (Morris et al., 2023) turned this into a loop: a **corrector** reads the target vector
+`e`, the guess's vector `ê`, their difference `e - ê` and the guess's words, and writes a better
+guess; after each step the candidates are re-embedded and the closest to the target are kept
+(**sequence beam search**). On GTR-base it took BLEU from 31.9 (one guess) to 97.3 after 50
+steps.
+
+This notebook
+
+1. trains a hypothesis model and a `inversion.Corrector` on its hypotheses,
+2. runs `inv.invert(X, steps=N, beam_width=b)`, which counts the embedder queries the attack
+   spends per text (`inv.queries_`): each re-embedding is one call of the embedder, here a
+   black-box `FunctionEmbedder` whose calls we also count ourselves, and
+3. shows the correction step by step (`inv.last_history_`).
+
+**The first code cell picks the budget.** `SMOKE = True` (the default, run in CI) uses the tiny
+random models of `embedlens.tiny` and inverts the very sentences it trained on: a demonstration
+of the mechanics that says nothing about real embedders. `SMOKE = False` uses the built-in MiniLM
+and SmolLM2 on held-out WordNet sentences, with a budget sized for one GPU;
+`benchmarks/correction.py` reports measured numbers (see `benchmarks/RESULTS.md`).""",
+    ),
+    (
+        "params",
+        """# Parameters
+SMOKE = True   # True: tiny models, seconds on a CPU; False: MiniLM + SmolLM2 (one GPU)
+SEED = 0
+DEVICE = None  # None: cuda, then mps, then cpu
+# Every budget below left at None follows SMOKE (smoke value / real value).
+N_TRAIN = None            # training texts (8 / 20000)
+INVERTER_STEPS = None     # hypothesis model (20 / 3000)
+CORRECTOR_STEPS = None    # corrector (60 / 3000)
+N_EVAL = None             # texts inverted and corrected (8 / 100)
+STEPS = None              # correction steps (5 / 20)""",
+    ),
+    (
+        "code",
+        """def pick(value, smoke, real):
+    return value if value is not None else (smoke if SMOKE else real)
+
+
+n_train = pick(N_TRAIN, 8, 20_000)
+inverter_steps = pick(INVERTER_STEPS, 20, 3000)
+corrector_steps = pick(CORRECTOR_STEPS, 60, 3000)
+n_eval = pick(N_EVAL, 8, 100)
+steps = pick(STEPS, 5, 20)
+batch_size = 8 if SMOKE else 32
+print(f"SMOKE={SMOKE}: inverter {inverter_steps} steps, corrector {corrector_steps} steps, "
+      f"{steps} correction steps on {n_eval} texts")""",
+    ),
+    (
+        "md",
+        """## 1. Texts, and an embedder seen as a black box
+
+WordNet's example sentences (Debian's `wordnet-base`), split once by a stable hash of each text.
+The attack sees the embedder only through a function from texts to vectors, as it would see an
+embedding API; the wrapper counts every text sent to it.""",
+    ),
+    (
+        "code",
+        """import tempfile
+
+import numpy as np
+
+from embedlens import load_embedder, load_texts, train_test_split
+from embedlens.embedders import FunctionEmbedder
+
+sentences = [t for t in load_texts("wordnet") if 6 <= len(t) <= (14 if SMOKE else 120)]
+train, held_out = train_test_split(sentences, test_size=0.05, seed=SEED)
+rng = np.random.default_rng(SEED)
+train = [train[i] for i in sorted(rng.choice(len(train), min(n_train, len(train)), replace=False))]
+# smoke: invert the training sentences themselves (tiny models cannot generalize)
+targets = train[:n_eval] if SMOKE else held_out[:n_eval]
+
+if SMOKE:
+    from embedlens.tiny import tiny_causal_lm, tiny_embedder
+
+    inner = tiny_embedder(dim=32, seed=SEED)
+else:
+    inner = load_embedder("minilm", device=DEVICE)
+
+sent = []  # every text the attack asks the embedder for
+
+
+def api(texts):
+    sent.extend(texts)
+    return inner.embed(texts, progress=False)
+
+
+emb = FunctionEmbedder(api, name=f"black box over {inner.name}", dim=inner.dim)
+print(f"{len(train)} training texts, {len(targets)} targets; embedder: {emb.name}")""",
+    ),
+    (
+        "md",
+        """## 2. The hypothesis model
+
+`Inverter` maps the vector to soft tokens and lets the language model write the text. In smoke
+mode it is trained too briefly to be exact: its guesses are close, not right, which leaves the
+corrector something to do.""",
+    ),
+    (
+        "code",
+        """from inversion import Corrector, Inverter, evaluate
+
+if SMOKE:
+    decoder, corrector_decoder, finetune, prefix, lr = (
+        tiny_causal_lm(hidden=64, seed=SEED), tiny_causal_lm(hidden=64, seed=SEED + 1),
+        "full", 4, 1e-2)
+else:
+    decoder, corrector_decoder, finetune, prefix, lr = "smollm2", "smollm2", "projector", 16, 1e-3
+inv = Inverter(embedder=emb, decoder=decoder, prefix_tokens=prefix, max_length=32,
+               finetune=finetune, device=DEVICE)
+inv.fit(train, steps=inverter_steps, batch_size=batch_size, lr=lr, seed=SEED, progress=False)
+X = inner.embed(targets, progress=False)   # the leaked vectors
+sent.clear()
+first = inv.invert(X)
+print("queries per text at steps=0:", inv.queries_.mean(), "| embedder calls:", len(sent))
+evaluate(targets, first, embedder=inner, bootstrap=0).metrics""",
+    ),
+    (
+        "md",
+        """## 3. The corrector
+
+`Corrector.fit` asks the inverter for its hypotheses of the training texts (once; with
+`out_dir` they are cached in `hypotheses.jsonl`, and an interrupted run continues where it
+stopped), embeds them, and learns to write the true text from `(e, ê, e - ê, hypothesis)`
+with the same trainer as the inverter. It records the inverter's fingerprint: a corrector
+only serves the inverter whose mistakes it learned.""",
+    ),
+    (
+        "code",
+        """run_dir = tempfile.mkdtemp(prefix="correction-")
+corrector = Corrector(decoder=corrector_decoder, prefix_tokens=prefix, max_length=32,
+                      finetune=finetune, device=DEVICE)
+corrector.fit(train, inverter=inv, steps=corrector_steps, batch_size=batch_size, lr=lr,
+              seed=SEED, out_dir=run_dir, progress=False)
+inv.set_corrector(corrector)   # saved and loaded with the inverter from now on
+print(f"corrector loss {corrector.history_.history[1]['loss']:.3f} -> "
+      f"{corrector.history_.final_loss:.3f}")""",
+    ),
+    (
+        "md",
+        """## 4. Correction steps and their cost
+
+For each beam width, one run of `steps` correction steps. Each example stops as soon as a step
+brings its best cosine no closer to the target; `queries` counts the texts embedded for it (the
+hypothesis, then every new distinct candidate). The number of texts the black box actually saw
+must equal the sum.""",
+    ),
+    (
+        "code",
+        """rows = []
+histories = {}
+for beam in (1, 4):
+    sent.clear()
+    out = inv.invert(X, steps=steps, beam_width=beam)
+    hist = histories[beam] = inv.last_history_
+    assert len(sent) == int(inv.queries_.sum())  # the count is exact
+    for t in sorted({0, 1, steps // 2, steps}):
+        m = evaluate(targets, hist.texts[t], embedder=inner, bootstrap=0).metrics
+        q = hist.queries[t].mean() if t else 0.0
+        rows.append((beam, t, m["bleu"], m["token_f1"], m["exact_match"], m["cosine"], q))
+print(f"{'beam':>4} {'step':>4} {'BLEU':>6} {'F1':>6} {'exact':>6} {'cosine':>7} {'queries':>8}")
+for beam, t, bleu, f1, exact, cos, q in rows:
+    print(f"{beam:>4} {t:>4} {bleu:>6.1f} {f1:>6.3f} {exact:>6.3f} {cos:>7.3f} {q:>8.1f}")""",
+    ),
+    (
+        "md",
+        """## 5. Step by step
+
+`inv.last_history_.example(i)` lists what the beam held at each step for one example: the best
+text, its cosine to the target and the queries spent so far. The figure draws the cosine per step
+for every example (hover for the text) and the mean in bold.""",
+    ),
+    (
+        "code",
+        """hist = histories[4]
+gains = hist.cosine[-1] - hist.cosine[0]
+for i in np.argsort(-gains)[:3]:
+    print(f"target: {targets[i]!r}")
+    for row in hist.example(int(i)):
+        print(f"  step {row['step']:>2}  cos {row['cosine']:.3f}  queries {row['queries']:>3}  "
+              f"{row['text']!r}")
+hist.figure()""",
+    ),
+    (
+        "md",
+        """**Reading the numbers.** With the smoke budget the under-trained inverter writes
+little more than the first letters of a sentence, and the corrector, which has seen those very
+guesses next to the true texts, turns most of them into near misses in the first step, raising
+the cosine from about 0.86 to 0.96-0.98. Later steps help little here: the corrector learned
+only from the hypothesis model's first guesses, and a near miss is unlike anything it saw, so
+most examples stop after one or two steps (vec2text's corrector gets most of its gain from the
+later steps after days of training on a GPU). Beam width 4 buys its extra gain with about five
+times the queries. The cosine never falls (the previous beam competes with the new candidates),
+so every extra step costs queries, not quality. With `SMOKE = False` the same cells run MiniLM
+and SmolLM2 on held-out sentences; train there on a GPU before reading anything into the numbers
+about MiniLM.""",
+    ),
+]
+
+
+def build() -> nbformat.NotebookNode:
+    cells = []
+    for kind, source in CELLS:
+        if kind == "md":
+            cells.append(new_markdown_cell(source))
+        else:
+            cell = new_code_cell(source)
+            if kind == "params":
+                cell.metadata["tags"] = ["parameters"]
+            cells.append(cell)
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+if __name__ == "__main__":
+    out = Path(__file__).resolve().parent / "correction.ipynb"
+    nbformat.write(build(), out)
+    print(f"wrote {out}")
