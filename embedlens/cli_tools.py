@@ -117,6 +117,7 @@ def add_commands(sub: Any) -> None:
     train.add_argument("--max-length", type=int, default=32, help="tokens per training answer")
     train.add_argument("--fit-limit", type=int, help="train on the first N texts only")
     train.add_argument("--save", help="run directory for checkpoints and the trained explainer")
+    train.add_argument("--resume", action="store_true", help="continue the run in --save")
     p.add_argument("--device", help="cpu, cuda or mps (default: best available)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="output .jsonl file")
@@ -354,6 +355,15 @@ def _explainer(args: argparse.Namespace) -> Any:
         return Explainer.from_pretrained(args.explainer, device=args.device)
     from embedlens.data import load_texts
 
+    if args.resume and not args.save:
+        raise ValueError("--resume continues the run in --save: pass --save DIR")
+    save = Path(args.save) if args.save else None
+    earlier = save is not None and save.is_dir() and any(save.iterdir())
+    if earlier and not (args.resume or args.overwrite):
+        raise FileExistsError(
+            f"{save} holds an earlier run: pass --resume to continue it or --overwrite "
+            "to train afresh there"
+        )
     texts = load_texts(args.fit, limit=args.fit_limit)
     options: dict[str, Any] = {}
     if args.tasks:
@@ -373,6 +383,7 @@ def _explainer(args: argparse.Namespace) -> Any:
         lr=args.lr,
         seed=args.seed,
         out_dir=args.save,
+        resume=args.resume,
         progress=True,
     )
     saved = f" -> {Path(args.save) / 'explainer'}" if args.save else ""

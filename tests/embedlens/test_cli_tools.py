@@ -196,6 +196,11 @@ def test_explain_fit_then_load_per_row_and_per_group(tiny_dir, tmp_path, capsys,
     assert rows[1]["text"] == "a dog sat here 0"
     assert (run / "explainer" / "config.json").is_file()
     assert "explained 3 vectors" in capsys.readouterr().out
+    # the run directory is not trained over silently; --resume continues it
+    args[args.index(str(out))] = str(tmp_path / "again.jsonl")
+    assert main(args) == 1
+    assert "--resume" in _err_line(capsys)
+    assert main([*args, "--resume"]) == 0, capsys.readouterr().err
 
     grouped = tmp_path / "groups.jsonl"
     args = ["explain", "--explainer", str(run / "explainer"), "--corpus", str(corpus)]
