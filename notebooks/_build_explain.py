@@ -222,7 +222,11 @@ def build() -> nbformat.NotebookNode:
                 cell.metadata["tags"] = ["parameters"]
             cells.append(cell)
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
