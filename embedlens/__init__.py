@@ -26,6 +26,18 @@ from embedlens.models import Decoder, load_decoder, resolve_device
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # The privacy audit loads on first use; ``embedlens.audit(...)`` runs it (the module is
+    # callable: see embedlens/audit.py).
+    if name in ("audit", "AuditResult"):
+        import importlib
+
+        module = importlib.import_module("embedlens.audit")
+        return module if name == "audit" else module.AuditResult
+    raise AttributeError(f"module 'embedlens' has no attribute {name!r}")
+
+
 __all__ = [
     "ArrayEmbedder",
     "BaseEmbedder",

@@ -5,7 +5,8 @@ Subcommands:
 - ``embedlens info``: versions, built-in models and corpora, the cache directory, the device.
 - ``embedlens embed``: embed a corpus into a ``.npy`` file.
 - ``embedlens train-inverter`` / ``embedlens invert``: train an inverter, decode vectors.
-- ``embedlens demo``: the most complete pipeline that exists so far, on the built-in defaults.
+- ``embedlens audit`` / ``embedlens demo``: the privacy audit (:mod:`embedlens.cli_audit`);
+  ``demo`` is the default audit of the built-in MiniLM on synthetic PII records.
 
 Every subcommand exits 0 on success and non-zero with a one-line reason on failure.
 """
@@ -19,7 +20,6 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -123,17 +123,9 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_tools.add_commands(sub)  # probe, map, explain
 
-    p = sub.add_parser(
-        "demo",
-        help="run the main pipeline on the built-in defaults",
-        description="Embed the synthetic PII corpus with the built-in MiniLM, measure retrieval "
-        "and what a linear attacker infers from the vectors, and check the built-in decoder.",
-    )
-    p.add_argument("--records", type=int, default=300, help="PII records (default: 300)")
-    p.add_argument("--out", default="demo-out", help="output directory (default: demo-out)")
-    p.add_argument("--no-decoder", action="store_true", help="skip loading the SmolLM2 decoder")
-    p.add_argument("--device", help="cpu, cuda or mps (default: best available)")
-    p.set_defaults(func=_cmd_demo)
+    from embedlens import cli_audit
+
+    cli_audit.register(sub)  # audit, demo
     return parser
 
 
@@ -261,165 +253,6 @@ def _cmd_invert(args: argparse.Namespace) -> int:
         tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     print(f"inverted {len(texts)} vectors -> {out}")
     return 0
-
-
-# --------------------------------------------------------------------------- demo
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from embedlens.data import load_corpus
-    from embedlens.embedders import load_embedder
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    corpus = load_corpus("pii", n=args.records)
-    print(f"[1/5] corpus: {len(corpus)} synthetic personal records, e.g.\n      {corpus.texts[0]}")
-
-    emb = load_embedder("minilm", device=args.device, cache=out / "embeddings.sqlite")
-    t = time.perf_counter()
-    X = emb.embed(corpus.texts, batch_size=64, progress=True)
-    rate = len(corpus) / max(time.perf_counter() - t, 1e-9)
-    print(
-        f"[2/5] embedded with {emb.name} on {getattr(emb, 'device', '?')}: dim {emb.dim}, "
-        f"fingerprint {emb.fingerprint}, {rate:.0f} texts/s (cached ones are free)"
-    )
-
-    fields = corpus.fields or []
-    queries = [f"{f['name']}, {f['city']}" for f in fields]
-    Q = emb.embed(queries, batch_size=64)
-    recall = _recall_at(Q, X, ks=(1, 10))
-    print(
-        f"[3/5] retrieval utility (query = name + city): recall@1 {recall[1]:.2f}, "
-        f"recall@10 {recall[10]:.2f}"
-    )
-
-    leaks = _attribute_leakage(X, corpus.labels)
-    print("      attribute inference by a linear attacker who holds only the vectors:")
-    for attr, row in leaks.items():
-        if "skipped" in row:
-            print(f"        {attr:10s} skipped: {row['skipped']}")
-            continue
-        low, high = row["ci"]
-        print(
-            f"        {attr:10s} accuracy {row['accuracy']:.2f} (95% CI {low:.2f}-{high:.2f}) "
-            f"vs majority baseline {row['baseline']:.2f} ({row['classes']} classes)"
-        )
-
-    attacks = _baseline_attacks(emb, X, corpus, seed=1)
-    print("[4/5] what an attacker recovers from the vectors alone (own records, other people):")
-    for name, row in attacks.items():
-        rates = ", ".join(f"{k} {v:.2f}" for k, v in row["field_recovery"].items())
-        print(f"        {name:18s} token F1 {row['token_f1']:.2f}; fields recovered: {rates}")
-    from interpret.maps import EmbeddingMap
-
-    emap = EmbeddingMap(method="pca", random_state=0).fit(
-        X, texts=corpus.texts, labels={"condition": corpus.labels["condition"]}
-    )
-    emap.save_html(out / "map.html")
-    print(f"      map of the records coloured by condition: {out / 'map.html'}")
-
-    decoder_text = None
-    if not args.no_decoder:
-        decoder_text = _decoder_check(args.device)
-        print(f"[5/5] built-in decoder smollm2 answers: {decoder_text!r}")
-    else:
-        print("[5/5] decoder check skipped (--no-decoder)")
-
-    result = {
-        "records": len(corpus),
-        "embedder": {"name": emb.name, "dim": emb.dim, "fingerprint": emb.fingerprint},
-        "texts_per_second": rate,
-        "retrieval": {f"recall@{k}": v for k, v in recall.items()},
-        "attribute_inference": leaks,
-        "attacks": attacks,
-        "decoder_sample": decoder_text,
-        "seconds": time.perf_counter() - t0,
-    }
-    with atomic_path(out / "demo.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(f"done in {result['seconds']:.0f}s; numbers in {out / 'demo.json'}")
-    return 0
-
-
-def _baseline_attacks(emb: Any, X: np.ndarray, corpus: Any, seed: int) -> dict[str, Any]:
-    """Nearest-neighbour and bag-of-words attacks trained on an attacker's own records.
-
-    The attacker generates records of other people (another seed), embeds them with the same
-    model, and attacks the victims' vectors; recovery is scored against the victims' fields.
-    """
-    from embedlens.data import load_corpus
-    from inversion.bow import BagOfWordsAttack
-    from inversion.entities import entity_recovery
-    from inversion.metrics import token_prf
-    from inversion.nearest import NearestNeighbourAttack
-
-    own = load_corpus("pii", n=max(len(corpus), 200), seed=seed)
-    X_own = emb.embed(own.texts, batch_size=64)
-    nn = NearestNeighbourAttack(emb).fit(own.texts, aux_embeddings=X_own)
-    bow = BagOfWordsAttack(embedder=emb, random_state=0).fit(X_own, own.texts)
-    out: dict[str, Any] = {}
-    for name, hyps in (("nearest neighbour", nn.invert(X)), ("bag of words", bow.invert(X))):
-        rec = entity_recovery(corpus.fields, hyps, bootstrap=0)
-        f1 = [token_prf(ref, hyp)[2] for ref, hyp in zip(corpus.texts, hyps, strict=True)]
-        out[name] = {
-            "token_f1": float(np.mean(f1)),
-            "field_recovery": {k: float(v) for k, v in rec.rate.items()},
-        }
-    return out
-
-
-def _recall_at(Q: np.ndarray, X: np.ndarray, ks: Sequence[int]) -> dict[int, float]:
-    """Recall@k when query i should retrieve record i (cosine similarity)."""
-    qn = Q / np.linalg.norm(Q, axis=1, keepdims=True)
-    xn = X / np.linalg.norm(X, axis=1, keepdims=True)
-    sims = qn @ xn.T
-    rank = (sims > sims[np.arange(len(Q)), np.arange(len(Q))][:, None]).sum(1)
-    return {k: float((rank < k).mean()) for k in ks}
-
-
-def _attribute_leakage(X: np.ndarray, labels: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
-    """5-fold accuracy of a linear-probe attacker per attribute, with baseline and 95% CI.
-
-    Attributes with a class of fewer than 5 records are skipped (and say so): k-fold
-    accuracy on them would be noise.
-    """
-    from probes import LinearProbe, evaluate_probe
-
-    out: dict[str, dict[str, Any]] = {}
-    for attr, values in labels.items():
-        y = np.asarray(values)
-        classes, counts = np.unique(y, return_counts=True)
-        if len(classes) < 2 or counts.min() < 5:
-            out[attr] = {
-                "skipped": f"{len(classes)} classes, the rarest with {counts.min()} "
-                "records: too few for 5-fold probing"
-            }
-            continue
-        res = evaluate_probe(X, y, LinearProbe(C=10.0), cv=5, n_bootstrap=200, random_state=0)
-        out[attr] = {
-            "accuracy": res.score,
-            "ci": list(res.ci),
-            "baseline": res.baseline,
-            "classes": len(classes),
-        }
-    return out
-
-
-def _decoder_check(device: str | None) -> str:
-    import torch
-
-    from embedlens.models import load_decoder
-
-    model, tok, _ = load_decoder("smollm2", device=device)
-    messages = [{"role": "user", "content": "In one sentence, what is a text embedding?"}]
-    enc = tok.apply_chat_template(
-        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-    )
-    enc = {k: v.to(model.device) for k, v in enc.items()}
-    with torch.inference_mode():
-        ids = model.generate(**enc, max_new_tokens=40, do_sample=False)
-    return str(tok.decode(ids[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)).strip()
 
 
 if __name__ == "__main__":  # pragma: no cover

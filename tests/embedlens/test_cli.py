@@ -59,19 +59,85 @@ def test_embed_errors_are_one_line(tmp_path, tiny_dir, capsys):
     assert not (tmp_path / "x.npy").exists()
 
 
-@pytest.mark.slow
-def test_demo_runs_end_to_end(tmp_path, capsys):
+def _audit_args(tiny_dir, out, *extra):
+    return [
+        "audit",
+        "--embedder",
+        str(tiny_dir),
+        "--records",
+        "20",
+        "--attacks",
+        "nn",
+        "--bootstrap",
+        "0",
+        "--no-cache",
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def test_audit_writes_the_report_and_refuses_an_existing_one(tmp_path, tiny_dir, capsys):
+    out = tmp_path / "report"
+    assert main(_audit_args(tiny_dir, out, "--defenses", "int8")) == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "Risk " in printed and "report:" in printed
+    result = json.loads((out / "result.json").read_text())
+    assert [d["name"] for d in result["defenses"]] == ["none", "int8"]
+    assert (out / "index.html").stat().st_size > 1_000_000
+    before = (out / "result.json").read_bytes()
+    assert main(_audit_args(tiny_dir, out, "--defenses", "none")) == 1
+    assert "exists: pass --overwrite" in capsys.readouterr().err
+    assert (out / "result.json").read_bytes() == before
+    assert main(_audit_args(tiny_dir, out, "--defenses", "none", "--overwrite")) == 0
+    assert json.loads((out / "result.json").read_text())["defenses"] == []
+    capsys.readouterr()
+
+    # --compare diffs the two results: the same run, so every change is 0
+    other = tmp_path / "other"
+    assert main(_audit_args(tiny_dir, other, "--defenses", "int8")) == 0
+    capsys.readouterr()
+    assert main(["audit", "--compare", str(out), str(other / "result.json")]) == 0
+    diff = capsys.readouterr().out
+    assert "utility recall@10" in diff and "nearest-neighbour overall recovery" in diff
+    assert "defense int8 recall@10" in diff  # only B has it: n/a on A's side
+    not_result = tmp_path / "x.json"
+    not_result.write_text("[1, 2]")
+    assert main(["audit", "--compare", str(out), str(not_result)]) == 1
+    assert "not an audit result" in capsys.readouterr().err
+
+
+def test_audit_bad_input_is_one_line_and_writes_nothing(tmp_path, tiny_dir, capsys):
+    out = tmp_path / "report"
+    cases = [
+        (["--attacks", "telepathy"], "valid attacks are nearest-neighbour"),
+        (["--defenses", "prayer"], "valid defenses are noise"),
+        (["--defenses", "leace:religion"], "no label column 'religion'"),
+        (["--corpus", str(tmp_path / "missing.txt")], "missing.txt"),
+        (["--budget", "soon"], "cannot read the budget"),
+        (["--option", "guided"], "not ATTACK.KEY=VALUE"),
+    ]
+    for extra, message in cases:
+        assert main(_audit_args(tiny_dir, out, *extra)) == 1, extra
+        err = capsys.readouterr().err  # (transformers may draw a loading bar before it)
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("embedlens audit: error:") and message in last, err
+        assert err.count("embedlens audit: error:") == 1
+        assert not out.exists()
+
+
+def test_demo_runs_the_default_audit_and_replaces_its_output(tmp_path, tiny_dir, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--records", "300", "--out", str(out), "--no-decoder"]) == 0
-    result = json.loads((out / "demo.json").read_text())
-    assert result["records"] == 300 and result["embedder"]["dim"] == 384
-    assert 0.3 <= result["retrieval"]["recall@10"] <= 1.0
-    condition = result["attribute_inference"]["condition"]
-    assert condition["accuracy"] > condition["baseline"] + 0.2
-    assert "[4/5]" in capsys.readouterr().out
-    nn = result["attacks"]["nearest neighbour"]
-    assert 0.0 <= nn["token_f1"] <= 1.0 and "condition" in nn["field_recovery"]
-    assert (out / "map.html").stat().st_size > 100_000
+    args = ["demo", "--embedder", str(tiny_dir), "--records", "20", "--attacks", "nn,guided"]
+    args += ["--defenses", "noise:0.1", "--no-decoder", "--bootstrap", "0", "--no-cache"]
+    args += ["--out", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    assert main(args) == 0  # demo-out is scratch: a re-run replaces it
+    result = json.loads((out / "result.json").read_text())
+    assert list(result["attacks"]) == ["nearest-neighbour"]  # --no-decoder dropped guided
+    assert result["config"]["budget"]["seconds"] == 300.0
 
 
 def test_train_inverter_then_invert(tmp_path, tiny_dir, capsys):

@@ -1,0 +1,163 @@
+"""The plotly figures of an audit report, drawn from an :class:`AuditResult`'s numbers only."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from embedlens.audit_result import pareto_front
+
+if TYPE_CHECKING:
+    from embedlens.audit_result import AuditResult
+
+__all__ = ["attributes_figure", "leakage_figure", "map_figure", "tradeoff_figure"]
+
+_FAMILY_ORDER = ("noise", "truncate", "int8", "binary", "leace")
+
+
+def tradeoff_figure(result: AuditResult, *, family: str | None = None) -> Any:
+    """Retrieval recall@10 against leakage for every defense, the Pareto front marked.
+
+    Each defense kind is one curve starting at the undefended point; filled markers are the
+    adaptive attacker (trained on defended vectors), hollow ones the non-adaptive attacker.
+    The Pareto front (adaptive leakage, utility) is the dashed line.
+    """
+    import plotly.graph_objects as go
+
+    defs = [d for d in result.defenses if d.get("leakage_score") is not None]
+    if family is not None:
+        kinds = {d["kind"] for d in result.defenses}
+        if family not in kinds:
+            raise ValueError(
+                f"no defense of kind {family!r} in this result: it has {sorted(kinds)}"
+            )
+    base = next((d for d in defs if d["name"] == "none"), None)
+    fig = go.Figure()
+    kinds_present = [k for k in _FAMILY_ORDER if any(d["kind"] == k for d in defs)]
+    for kind in kinds_present:
+        if family is not None and kind != family:
+            continue
+        members = [d for d in defs if d["kind"] == kind]
+        members.sort(key=lambda d: d["strength"] if d["strength"] is not None else 0.0)
+        if kind == "truncate":
+            members.reverse()  # from most dimensions kept to fewest
+        line = ([base] if base is not None else []) + members
+        fig.add_trace(
+            go.Scatter(
+                x=[d["leakage_score"] for d in line],
+                y=[d["utility"]["recall@10"] for d in line],
+                mode="lines+markers",
+                name=kind,
+                legendgroup=kind,
+                text=[d["name"] for d in line],
+                hovertemplate="%{text}<br>leakage %{x:.3f}<br>recall@10 %{y:.3f}<extra></extra>",
+            )
+        )
+        hollow = [d for d in line if d.get("leakage_score_non_adaptive") is not None]
+        fig.add_trace(
+            go.Scatter(
+                x=[d["leakage_score_non_adaptive"] for d in hollow],
+                y=[d["utility"]["recall@10"] for d in hollow],
+                mode="markers",
+                marker={"symbol": "circle-open", "size": 9},
+                name=f"{kind} (non-adaptive)",
+                legendgroup=kind,
+                text=[d["name"] for d in hollow],
+                hovertemplate="%{text} non-adaptive<br>leakage %{x:.3f}<extra></extra>",
+            )
+        )
+    shown = [d for d in defs if family is None or d["kind"] in (family, "none")]
+    front = pareto_front([(d["leakage_score"], d["utility"]["recall@10"]) for d in shown])
+    ordered = sorted((shown[i] for i in front), key=lambda d: d["leakage_score"])
+    fig.add_trace(
+        go.Scatter(
+            x=[d["leakage_score"] for d in ordered],
+            y=[d["utility"]["recall@10"] for d in ordered],
+            mode="lines+markers",
+            line={"dash": "dash", "color": "black", "width": 1},
+            marker={"symbol": "star", "size": 12, "color": "gold", "line": {"width": 1}},
+            name="Pareto front",
+            text=[d["name"] for d in ordered],
+            hovertemplate="Pareto: %{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Retrieval utility vs leakage per defense (up and left is better)",
+        xaxis_title="leakage: facts recovered by the strongest attack",
+        yaxis_title="retrieval recall@10",
+        yaxis_range=[-0.02, 1.02],
+        template="plotly_white",
+        height=480,
+    )
+    return fig
+
+
+def leakage_figure(result: AuditResult) -> Any:
+    """Recovery rate per PII field, one bar group per attack that ran, with intervals."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name, att in result.attacks.items():
+        if att.get("status") != "ran" or not att.get("fields"):
+            continue
+        names = list(att["fields"])
+        rates = [att["fields"][k]["rate"] for k in names]
+        bar: dict[str, Any] = {"x": names, "y": rates, "name": name}
+        cis = [att["fields"][k].get("ci") for k in names]
+        if all(ci is not None for ci in cis):
+            bar["error_y"] = {
+                "type": "data",
+                "symmetric": False,
+                "array": [ci[1] - r for ci, r in zip(cis, rates, strict=True)],  # type: ignore[index]
+                "arrayminus": [r - ci[0] for ci, r in zip(cis, rates, strict=True)],  # type: ignore[index]
+            }
+        fig.add_trace(go.Bar(**bar))
+    fig.update_layout(
+        barmode="group",
+        title="Share of each private fact recovered from the vectors (95% bootstrap CI)",
+        yaxis_title="recovery rate",
+        yaxis_range=[0, 1],
+        template="plotly_white",
+        height=420,
+    )
+    return fig
+
+
+def attributes_figure(result: AuditResult) -> Any:
+    """Probe accuracy per sensitive attribute next to the majority baseline."""
+    import plotly.graph_objects as go
+
+    rows = {k: v for k, v in result.attributes.items() if "accuracy" in v}
+    names = list(rows)
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=[rows[k]["accuracy"] for k in names], name="linear probe"))
+    fig.add_trace(go.Bar(x=names, y=[rows[k]["baseline"] for k in names], name="majority baseline"))
+    fig.update_layout(
+        barmode="group",
+        title="Attribute inference from the vectors",
+        yaxis_title="accuracy (5-fold)",
+        yaxis_range=[0, 1],
+        template="plotly_white",
+        height=380,
+    )
+    return fig
+
+
+def map_figure(result: AuditResult) -> Any:
+    """The corpus map coloured by how much each record leaks (``interpret.EmbeddingMap``)."""
+    import numpy as np
+
+    from interpret.maps import EmbeddingMap
+
+    rec = result.records
+    coords = np.column_stack([rec["x"], rec["y"]]).astype(np.float32)
+    # the stored coordinates are already the layout; a 2-D PCA of them only centres and rotates
+    m = EmbeddingMap(method="pca", metric="euclidean", progress=False).fit(
+        coords,
+        texts=rec["texts"],
+        values={"leakage": rec["leakage"]},
+        labels={"best attack": [b or "(none)" for b in rec.get("best_attack", [])]}
+        if rec.get("best_attack")
+        else None,
+    )
+    title = f"The corpus ({rec.get('map_method', 'pca')} map), coloured by the share of each record's facts recovered"
+    return m.figure(color="leakage", title=title, height=560)
