@@ -109,6 +109,7 @@ class ExplainerCore:
         self.device_ = next(dec.model.parameters()).device
         self.format_ = PromptFormat(tok, self.system_prompt)
         self._token_cache: dict[str, list[int]] = {}
+        self._split_cache: dict[str, tuple[str, str]] = {}
 
     def _new_projector(self, in_dim: int, seed: int) -> SoftPrompt:
         import torch
@@ -185,11 +186,19 @@ class ExplainerCore:
         )
         return [[*r, tok.eos_token_id] for r in enc["input_ids"]]
 
+    def _split(self, prompt: str) -> tuple[str, str]:
+        pair = self._split_cache.get(prompt)
+        if pair is None:
+            pair = self.format_.split(prompt)
+            if len(self._split_cache) < 1_000:
+                self._split_cache[prompt] = pair
+        return pair
+
     def _prompt_parts(
         self, soft: torch.Tensor, prompts: Sequence[str]
     ) -> list[torch.Tensor | Tokens]:
         """``[prefix tokens, soft tokens, suffix tokens]`` for a batch of student prompts."""
-        pairs = [self.format_.split(p) for p in prompts]
+        pairs = [self._split(p) for p in prompts]
         parts: list[torch.Tensor | Tokens] = []
         prefixes = [self._ids(pre) for pre, _ in pairs]
         if any(prefixes):
@@ -259,10 +268,12 @@ class ExplainerCore:
                 len(texts) - len(todo),
             )
         model, tok = self.decoder_.model, self.decoder_.tokenizer
+        todo.sort(key=lambda i: len(rendered[i]))  # similar lengths batch with little padding
         starts = range(0, len(todo), batch_size)
         for s in progress_bar(starts, progress=progress, total=len(starts), desc=task.name):
             chunk = todo[s : s + batch_size]
-            rows = [self._ids(rendered[i]) for i in chunk]
+            enc = tok([rendered[i] for i in chunk], add_special_tokens=False)
+            rows = [list(r) for r in enc["input_ids"]]
             batch = splice(model, [self._tokens(rows)], padding_side="left")
             out = generate_from_embeds(
                 model,
