@@ -108,6 +108,18 @@ def test_probe_builtin_corpus_rare_classes(tiny_dir, capsys):
     assert kept == 40 and payload["result"]["n_samples"] == payload["records"]
 
 
+@pytest.mark.slow
+def test_probe_minilm_reads_the_condition_from_pii_vectors(tmp_path, capsys):
+    """The built-in MiniLM: a linear probe recovers the medical condition far above chance."""
+    out = tmp_path / "condition.json"
+    args = ["probe", "--corpus", "pii", "--limit", "150", "--label", "condition"]
+    args += ["--min-class-size", "5", "--bootstrap", "100", "--device", "cpu", "--out", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    res = json.loads(out.read_text())["result"]
+    assert res["score"] > 0.8 and res["score"] > res["baseline"] + 0.5
+    assert json.loads(out.read_text())["embedder"]["dim"] == 384
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
