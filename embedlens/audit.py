@@ -311,8 +311,9 @@ def _corpora(
             f"the corpus has {len(full)} records: with no attacker corpus, half of it trains "
             "the attacker, so pass at least 4 records (or attacker_corpus=...)"
         )
-    train, test = split_indices(full.texts, test_size=0.5, seed=seed)
-    if not len(train) or not len(test):
+    train_idx, test_idx = split_indices(full.texts, test_size=0.5, seed=seed)
+    train, test = [int(i) for i in train_idx], [int(i) for i in test_idx]
+    if not train or not test:
         half = len(full) // 2
         train, test = list(range(half)), list(range(half, len(full)))
     return (

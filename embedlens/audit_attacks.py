@@ -243,7 +243,7 @@ def build_attack(spec: AttackSpec, ctx: AttackContext, X_train: np.ndarray) -> A
     if kind == "inverter":
         from inversion.inverter import Inverter
 
-        inv = Inverter.from_pretrained(spec.arg, device=ctx.device, **ctx.opts(kind))
+        inv = Inverter.from_pretrained(str(spec.arg), device=ctx.device, **ctx.opts(kind))
         saved_fp = getattr(inv.embedder_, "fingerprint", None)
         if saved_fp != emb.fingerprint:
             raise ValueError(
@@ -310,16 +310,17 @@ def run_attack(
     training_queries = _count(ctx.embedder, before)
     n = X_victims.shape[0]
     if spec.kind in ("nearest-neighbour", "bag-of-words"):
-        hyps = list(attack.invert(X_victims))
+        every = [str(h) for h in attack.invert(X_victims)]
         return AttackRun(
-            hyps,
-            _per_text_queries(attack, len(hyps)),
+            every,
+            _per_text_queries(attack, len(every)),
             time.perf_counter() - start,
             train_seconds,
             training_queries,
             attack=attack,
         )
-    hyps, per_text = [], []
+    hyps: list[str] = []
+    per_text: list[float] = []  # embedder queries of each attacked text
     chunk_times: list[float] = []
     used = 0
     note = None
@@ -435,12 +436,12 @@ def aggregate(
     sums = bootstrap_sums(table, bootstrap, seed) if bootstrap and n else None
     fields: dict[str, Any] = {}
     for j, k in enumerate(kinds):
-        rec, tot = float(table[:, j].sum()), float(table[:, len(kinds) + j].sum())
+        got, tot = float(table[:, j].sum()), float(table[:, len(kinds) + j].sum())
         ci = None if sums is None else list(ratio_ci(sums[:, [j, len(kinds) + j]], confidence))
         fields[k] = {
-            "rate": rec / tot if tot else 0.0,
+            "rate": got / tot if tot else 0.0,
             "ci": ci,
-            "recovered": int(rec),
+            "recovered": int(got),
             "total": int(tot),
         }
     hits, tots = float(table[:, -2].sum()), float(table[:, -1].sum())

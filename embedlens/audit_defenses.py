@@ -172,7 +172,7 @@ class Defense:
         elif kind == "leace":
             from probes import LEACE
 
-            y = np.asarray((labels or {})[self.spec.attribute])
+            y = np.asarray((labels or {})[str(self.spec.attribute)])
             self.eraser_ = LEACE().fit(X, y)
         return self
 
