@@ -229,3 +229,19 @@ def test_explain_fit_then_load_per_row_and_per_group(tiny_dir, tmp_path, capsys,
     assert "16" in _err_line(capsys)
     assert main(["explain", "--explainer", str(run), "--out", str(tmp_path / "y.jsonl")]) == 1
     assert "--corpus or --vectors" in _err_line(capsys)
+
+
+# --------------------------------------------------------------------------- the CLI as a whole
+
+
+@pytest.mark.parametrize(
+    "command", ["embed", "train-inverter", "invert", "probe", "map", "explain"]
+)
+def test_every_command_has_a_helpful_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: embedlens {command}") and "--out" in text
+    description = text.split("\n\n")[1]  # argparse: usage, then the description
+    assert len(description.split()) >= 10, description
