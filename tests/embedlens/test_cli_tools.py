@@ -235,7 +235,7 @@ def test_explain_fit_then_load_per_row_and_per_group(tiny_dir, tmp_path, capsys,
 
 
 @pytest.mark.parametrize(
-    "command", ["embed", "train-inverter", "invert", "probe", "map", "explain"]
+    "command", ["embed", "train-inverter", "invert", "probe", "map", "explain", "audit"]
 )
 def test_every_command_has_a_helpful_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
