@@ -81,7 +81,9 @@ class RayEngine:
     shard_dir
         Where the shards are written (a temporary folder below it, removed after each call).
         On a multi-machine cluster it must be storage every worker reads: a shared file system
-        or a URI pyarrow understands (``s3://bucket/prefix``). ``None``: the system temp dir.
+        or a URI pyarrow understands (``s3://bucket/prefix``). ``None``:
+        ``$EMBEDLENS_RAY_SHARD_DIR`` if set (so ``embedlens audit --engine ray`` can use
+        shared storage), else the system temp dir.
     concurrency
         At most this many tasks run at once (``None``: as many as the cluster allows).
     ray_remote_args
@@ -127,6 +129,8 @@ class RayEngine:
         self.address = address
         self.num_cpus = num_cpus
         self.shard_rows = int(shard_rows)
+        if shard_dir is None:
+            shard_dir = os.environ.get("EMBEDLENS_RAY_SHARD_DIR") or None
         self.shard_dir = None if shard_dir is None else os.fspath(shard_dir)
         self.concurrency = concurrency
         self.ray_remote_args = dict(ray_remote_args or {})
@@ -151,7 +155,8 @@ class RayEngine:
             if self.shard_dir is None:
                 logger.warning(
                     "ray engine: shards go to this machine's temp dir; on a multi-machine "
-                    "cluster pass shard_dir= on storage every worker reads"
+                    "cluster pass shard_dir= (or set EMBEDLENS_RAY_SHARD_DIR) to storage "
+                    "every worker reads"
                 )
         else:
             options: dict[str, Any] = {

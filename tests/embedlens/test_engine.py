@@ -101,7 +101,7 @@ def test_ray_engine_missing_ray_says_how_to_install(monkeypatch):
         get_engine("ray")
 
 
-def test_ray_engine_checks_options():
+def test_ray_engine_checks_options(monkeypatch):
     if not ray_installed():
         pytest.skip("ray is not installed: pip install 'embedlens[ray]'")
     with pytest.raises(ValueError, match="shard_rows"):
@@ -110,6 +110,9 @@ def test_ray_engine_checks_options():
         get_engine("ray", workers=2)
     with pytest.raises(TypeError, match="positive int"):
         get_engine("ray", num_cpus="2")
+    monkeypatch.setenv("EMBEDLENS_RAY_SHARD_DIR", "s3://bucket/shards")
+    assert get_engine("ray").shard_dir == "s3://bucket/shards"
+    assert get_engine("ray", shard_dir="/mnt/shared").shard_dir == "/mnt/shared"
 
 
 @pytest.mark.slow
@@ -126,7 +129,9 @@ def test_ray_engine_gives_the_local_numbers(tmp_path, one_torch_thread):
     records = _records(23)
     local = LocalEngine()
     try:
-        with get_engine("ray", num_cpus=2, shard_rows=8, progress=False) as engine:
+        shards = tmp_path / "shards"
+        options = {"shard_rows": 8, "progress": False}
+        with get_engine("ray", num_cpus=2, shard_dir=shards, **options) as engine:
             assert not ray.is_initialized()  # nothing starts before the first call
             X = engine.embed(emb, TEXTS, batch_size=4)
             assert ray.is_initialized()
@@ -152,6 +157,15 @@ def test_ray_engine_gives_the_local_numbers(tmp_path, one_torch_thread):
             back = engine.map_batches(lambda xs: [repr(x) for x in xs], odd, batch_size=2)
             assert back == [repr(x) for x in odd]
             assert engine.map_batches(_describe, []) == []
+            assert shards.is_dir() and list(shards.iterdir()) == []  # each call cleans up
+
+            # a second engine reuses the running session (shards in the system temp dir) and
+            # leaves it running when closed: only the engine that started Ray stops it
+            with get_engine("ray", **options) as guest:
+                assert guest.map_batches(_describe, records[:9], batch_size=4) == _describe(
+                    records[:9]
+                )
+            assert ray.is_initialized()
             with pytest.raises(ValueError, match="returned 1 results for a batch of 3"):
                 engine.map_batches(lambda xs: xs[:1], [1, 2, 3], batch_size=3)
 
