@@ -89,17 +89,17 @@ def train_seconds(log: Path) -> float | None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=int, default=240, help="training texts")
+    parser.add_argument("--train", type=int, default=200, help="training texts")
     parser.add_argument("--tasks", default="reconstruct,topic", help="comma-separated tasks")
     parser.add_argument("--task", default="topic", help="the task scored by consistency")
-    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--prefix-tokens", type=int, default=8)
     parser.add_argument("--eval", type=int, default=200, help="held-out vectors explained")
     parser.add_argument("--max-length", type=int, default=24, help="longest answer, tokens")
     parser.add_argument("--clusters", type=int, default=5)
-    parser.add_argument("--cluster-texts", type=int, default=240)
+    parser.add_argument("--cluster-texts", type=int, default=200)
     parser.add_argument(
         "--threads",
         type=int,
