@@ -306,3 +306,51 @@ def test_embedlens_audit_is_callable_from_the_package(small_result):
 
     assert callable(embedlens.audit) and embedlens.AuditResult is AuditResult
     assert json.loads(small_result.to_json())["version"] == 1
+
+
+def test_model_attacks_train_load_and_query(tiny_emb, tmp_path, one_torch_thread):
+    """train-inverter, inverter:PATH and guided run end to end with tiny models."""
+    from embedlens.tiny import tiny_causal_lm, tiny_embedder
+    from inversion.inverter import Inverter
+
+    lm = tiny_causal_lm(seed=0)
+    saved = tmp_path / "inv"
+    texts = [f"note {i} for patient {i % 7}" for i in range(24)]
+    Inverter(embedder=tiny_emb, decoder=lm, prefix_tokens=2, max_length=8).fit(
+        texts, steps=2, batch_size=4, progress=False
+    ).save_pretrained(saved)
+    options = {
+        "train-inverter": {"decoder": lm, "prefix_tokens": 2, "max_length": 8, "batch_size": 4},
+        "guided": {"decoder": lm, "beam_width": 2, "top_k": 2, "max_length": 3},
+    }
+    attacks = ["train-inverter:3", f"inverter:{saved}", "guided"]
+    r = audit(
+        tiny_emb,
+        "pii",
+        records=6,
+        attacks=attacks,
+        defenses=[],
+        bootstrap=0,
+        attack_options=options,
+        progress=False,
+    )
+    trained = r.attacks["train-inverter:3"]
+    assert trained["status"] == "ran", trained["reason"]
+    assert trained["note"].startswith("trained 3 steps") and trained["n_attacked"] == 6
+    assert trained["queries_per_record"] == 0.0 and trained["training_queries"] > 0
+    assert r.attacks[f"inverter:{saved}"]["status"] == "ran"
+    guided = r.attacks["guided"]
+    assert guided["status"] == "ran", guided["reason"]
+    assert 0 < guided["queries_per_record"] <= 2 * 2 * 3  # beams x proposals x steps
+    # an inverter trained for another embedder is refused, and the audit goes on
+    other = audit(
+        tiny_embedder(dim=16),
+        "pii",
+        records=6,
+        attacks=["nn", f"inverter:{saved}"],
+        defenses=[],
+        bootstrap=0,
+        progress=False,
+    )
+    assert other.attacks[f"inverter:{saved}"]["status"] == "failed"
+    assert "trained for" in other.attacks[f"inverter:{saved}"]["reason"]
