@@ -123,3 +123,29 @@ def test_labeler_with_no_clusters_and_encoder_decoder_refused(fitted, emb):
     assert ExplainerLabeler(fitted)(ClusterContext([], [], None, np.zeros((0, 32)))) == []
     with pytest.raises(ValueError, match="causal"):
         Explainer(embedder=emb, decoder=tiny_seq2seq()).fit(TEXTS, steps=1)
+
+
+def test_explain_modules_keep_the_arrows_and_import_light():
+    import ast
+    import pathlib
+    import subprocess
+    import sys
+
+    import interpret
+
+    root = pathlib.Path(interpret.__file__).parent
+    paths = sorted(root.glob("*explain*.py"))
+    assert len(paths) >= 5
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                assert name.split(".")[0] not in ("inversion", "probes"), (path.name, name)
+                assert name not in ("embedlens.audit", "embedlens.report", "embedlens.cli")
+    code = "import sys, interpret.explain; print([m for m in ('torch', 'transformers', 'plotly') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
