@@ -61,6 +61,12 @@ def add_commands(sub: Any) -> None:
         default=0,
         help="drop classes with fewer records than this (reported in the output)",
     )
+    p.add_argument(
+        "--control-key",
+        metavar="COLUMN",
+        help="also fit a control task (Hewitt & Liang 2019): one random label per value of "
+        "this column ('text': per distinct text) and report the selectivity",
+    )
     p.add_argument("--seed", type=int, default=0, help="seeds the folds and the bootstrap")
     p.add_argument("--out", help="JSON output file (default: the JSON goes to stdout)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -215,18 +221,37 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             raise ValueError("--C sets the classification probe; drop it for regression")
         probe = LinearProbe(C=args.C, progress=False)
     start = time.perf_counter()
-    result = evaluate_probe(
-        X[rows],
-        y,
-        probe,
-        task=args.task,
-        cv=args.cv,
-        holdout=args.holdout,
-        n_bootstrap=args.bootstrap,
-        confidence=args.confidence,
-        random_state=args.seed,
-        progress=True,
-    )
+    common: dict[str, Any] = {
+        "cv": args.cv,
+        "holdout": args.holdout,
+        "n_bootstrap": args.bootstrap,
+        "confidence": args.confidence,
+        "random_state": args.seed,
+        "progress": True,
+    }
+    control: dict[str, Any] | None = None
+    if args.control_key:
+        from probes import control_task
+
+        if args.task == "regression" or y.dtype.kind in "fc":
+            raise ValueError("--control-key needs class labels: a control task is classification")
+        if args.control_key == "text" and "text" not in source.columns:
+            if source.texts is None:
+                raise ValueError("--control-key text needs texts: use a corpus or pass --texts")
+            keys = [source.texts[i] for i in rows]
+        else:
+            keys = [str(source.column(args.control_key)[i]) for i in rows]
+        sel = control_task(X[rows], y, keys, probe, **common)
+        result = sel.task
+        control = {
+            "key": args.control_key,
+            "selectivity": sel.selectivity,
+            "ci": list(sel.ci),
+            "n_types": sel.n_types,
+            "control": sel.control.to_dict(),
+        }
+    else:
+        result = evaluate_probe(X[rows], y, probe, task=args.task, **common)
     payload = {
         "command": "probe",
         "source": source.name,
@@ -236,8 +261,15 @@ def _cmd_probe(args: argparse.Namespace) -> int:
         "dropped": dropped,
         "seconds": time.perf_counter() - start,
         "result": result.to_dict(),
+        "control": control,
     }
     summary = _probe_summary(args.label, result)
+    if control is not None:
+        lo, hi = control["ci"]
+        summary += (
+            f"; selectivity {control['selectivity']:.3f} ({lo:.3f}-{hi:.3f}) over a control "
+            f"task keyed by {args.control_key} ({control['n_types']} types)"
+        )
     if out is None:
         import sys
 

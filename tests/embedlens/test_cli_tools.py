@@ -29,8 +29,10 @@ def separable(tmp_path_factory):
     (root / "labels.txt").write_text("\n".join(y) + "\n", encoding="utf-8")
     with open(root / "labels.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["sign", "strength"])
-        w.writerows([s, f"{v:.4f}"] for s, v in zip(y, X[:, 0], strict=True))
+        w.writerow(["sign", "strength", "group"])
+        w.writerows(
+            [s, f"{v:.4f}", f"g{i % 30}"] for i, (s, v) in enumerate(zip(y, X[:, 0], strict=True))
+        )
     (root / "texts.txt").write_text(
         "\n".join(f"vector <b>{i}</b>" for i in range(len(X))) + "\n", encoding="utf-8"
     )
@@ -75,6 +77,22 @@ def test_probe_regression_from_a_csv_column(separable, capsys):
     assert main([*args, "--bootstrap", "0"]) == 0, capsys.readouterr().err
     payload = json.loads(capsys.readouterr().out)
     assert payload["result"]["metric"] == "r2" and payload["result"]["score"] > 0.9
+
+
+def test_probe_control_task_selectivity(separable, capsys):
+    args = ["probe", "--vectors", str(separable / "X.npy"), "--labels"]
+    args += [str(separable / "labels.csv"), "--label", "sign", "--control-key", "group"]
+    assert main([*args, "--bootstrap", "100"]) == 0, capsys.readouterr().err
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out)
+    control = payload["control"]
+    # the sign is in the vectors, a random label per group is not: high selectivity
+    assert control["n_types"] == 30 and control["key"] == "group"
+    assert control["selectivity"] > 0.3 and payload["result"]["score"] > 0.9
+    assert control["ci"][0] <= control["selectivity"] <= control["ci"][1]
+    assert "selectivity" in captured.err
+    assert main([*args[:6], "strength", "--control-key", "group"]) == 1
+    assert "needs class labels" in _err_line(capsys)
 
 
 def test_probe_corpus_file_keeps_labels_aligned(tiny_dir, tmp_path, capsys):
