@@ -143,6 +143,7 @@ def test_explain_variants(quick, emb):
     X = emb.embed(["a cat", "a dog", "blue sky"])
     assert len(quick.explain(X)) == 3
     assert len(quick.explain(X[0], task="keywords", max_new_tokens=3)) == 1
+    assert len(quick.explain(X[:2], num_beams=2, batch_size=1, max_new_tokens=3)) == 2
     assert len(quick.explain(X[:1], task="question", prompt="Who is it?", max_new_tokens=3)) == 1
     mid = quick.explain_midpoint(X[0], X[1], max_new_tokens=3)
     assert mid == quick.explain(((X[0] + X[1]) / 2)[None], max_new_tokens=3)[0]
