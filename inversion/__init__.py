@@ -10,6 +10,12 @@ first used.
 - :func:`evaluate`, :func:`entity_recovery` (``inversion.metrics``, ``inversion.entities``):
   BLEU, token F1, exact match, cosine and recovered PII, with bootstrap intervals.
 - :class:`BagOfWordsAttack`, :class:`NearestNeighbourAttack`: baseline attacks.
+- :class:`GuidedInverter` (``inversion.guided``): zero-shot decoding, no training; an LM
+  proposes, the embedder's cosine decides; queries counted.
+- :class:`Alignment`, :class:`AlignedEmbedder`, :func:`align_embedders` (``inversion.align``):
+  few-shot transfer of an attack to another embedder through a linear map.
+- :func:`load_vec2text_inverter`, :class:`Vec2TextInverter` (``inversion.vec2text``):
+  vec2text's public GTR-base checkpoints.
 - :func:`train`, :class:`TrainConfig` (``embedlens.train``): the one trainer for (vector, text)
   pairs that the inverter, the corrector and the explainer share.
 """
