@@ -78,7 +78,7 @@ def attribute_inference(
         res = evaluate_probe(
             X[keep],
             y[keep],
-            LinearProbe(C=10.0),
+            LinearProbe(C=10.0, progress=False),
             cv=5,
             n_bootstrap=n_bootstrap,
             random_state=seed,
@@ -102,7 +102,7 @@ def _score(
     items = [
         (victims.texts[i], h, None if fields is None else fields[i]) for i, h in enumerate(hyps)
     ]
-    per = eng.map_batches(score_batch, items, batch_size=256)
+    per = eng.map_batches(score_batch, items, batch_size=256, progress=False)
     return per, aggregate(per, bootstrap=bootstrap, seed=seed)
 
 
@@ -155,6 +155,7 @@ def run_attacks(
             entities="none",
             bootstrap=bootstrap,
             seed=seed,
+            progress=ctx.progress,
         )
         metrics = {k2: finite(v) for k2, v in scores.metrics.items()}
         results[spec.name] = {

@@ -232,13 +232,12 @@ def build_attack(spec: AttackSpec, ctx: AttackContext, X_train: np.ndarray) -> A
     if kind == "nearest-neighbour":
         from inversion.nearest import NearestNeighbourAttack
 
-        return NearestNeighbourAttack(emb, **ctx.opts(kind)).fit(
-            ctx.own_texts, aux_embeddings=X_train
-        )
+        nn_opts = {"progress": ctx.progress, **ctx.opts(kind)}
+        return NearestNeighbourAttack(emb, **nn_opts).fit(ctx.own_texts, aux_embeddings=X_train)
     if kind == "bag-of-words":
         from inversion.bow import BagOfWordsAttack
 
-        opts = {"random_state": ctx.seed, **ctx.opts(kind)}
+        opts = {"random_state": ctx.seed, "progress": ctx.progress, **ctx.opts(kind)}
         return BagOfWordsAttack(**opts).fit(X_train, ctx.own_texts)
     if kind == "inverter":
         from inversion.inverter import Inverter
