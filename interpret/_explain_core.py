@@ -25,12 +25,50 @@ if TYPE_CHECKING:
     import torch
 
     from embedlens.embedders import Embedder
-    from interpret.soft_prompt import SoftPrompt, SoftPromptedLM, Tokens
+    from interpret.soft_prompt import SoftPrompt, SoftPromptedLM, Spliced, Tokens
 
 logger = logging.getLogger(__name__)
 
 Finetune = Literal["projector", "lora"]
 FINETUNE_MODES: tuple[str, ...] = ("projector", "lora")
+
+
+def _keeps_logits(model: Any) -> bool:
+    """Whether ``model``'s forward takes ``logits_to_keep`` (recent transformers causal LMs)."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    try:
+        return "logits_to_keep" in inspect.signature(base.forward).parameters
+    except (TypeError, ValueError):  # pragma: no cover - an unusual forward
+        return False
+
+
+def answer_loss(model: Any, batch: Spliced) -> torch.Tensor:
+    """Mean cross-entropy of the labelled tokens, with logits computed only where needed.
+
+    The prompt and the soft tokens carry no labels, so the LM head (a large share of a small
+    LM's compute: vocabulary x width per position) runs only from the first position that
+    predicts a label; the loss equals the LM's own ``labels=`` loss.
+    """
+    import torch
+
+    from interpret.soft_prompt import IGNORE_INDEX
+
+    labels = batch.labels
+    has = labels != IGNORE_INDEX
+    if not _keeps_logits(model) or not bool(has.any()):
+        return model(**batch.model_inputs()).loss  # type: ignore[no-any-return]
+    first = int(has.long().argmax(dim=1)[has.any(dim=1)].min())
+    keep = labels.shape[1] - max(first - 1, 0)
+    out = model(**batch.model_inputs(labels=False), logits_to_keep=keep)
+    logits = out.logits[:, :-1]
+    target = labels[:, labels.shape[1] - keep + 1 :]
+    return torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]).float(),
+        target.reshape(-1),
+        ignore_index=IGNORE_INDEX,
+    )
 
 
 class ExplainerCore:
@@ -224,7 +262,7 @@ class ExplainerCore:
         parts = self._prompt_parts(self.projector_(vectors), prompts)
         parts.append(self._tokens(self._answer_ids(texts), target=True))
         batch = splice(self.decoder_.model, parts, padding_side="right")
-        return self.decoder_.model(**batch.model_inputs()).loss  # type: ignore[no-any-return]
+        return answer_loss(self.decoder_.model, batch)
 
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many training answers are longer than ``max_length`` tokens."""

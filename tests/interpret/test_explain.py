@@ -268,3 +268,18 @@ def test_custom_task(emb):
     ex.fit(TEXTS, steps=1, batch_size=2, progress=False)
     assert [t.name for t in ex.tasks_] == ["sentiment"]
     assert len(ex.explain(emb.embed(TEXTS[:1]))) == 1
+
+
+def test_answer_loss_equals_the_lm_loss(quick, emb):
+    from interpret._explain_core import answer_loss
+    from interpret.soft_prompt import splice
+
+    vec = torch.from_numpy(emb.embed(TEXTS[:3]))
+    prompts = [quick.example_prompts_[i] for i in (0, 1, len(TEXTS))]  # two tasks
+    parts = quick._prompt_parts(quick.projector_(vec), prompts)
+    parts.append(
+        quick._tokens(quick._answer_ids(["a cat", "it is a long answer", "x"]), target=True)
+    )
+    batch = splice(quick.decoder_.model, parts, padding_side="right")
+    full = quick.decoder_.model(**batch.model_inputs()).loss
+    assert float(answer_loss(quick.decoder_.model, batch)) == pytest.approx(float(full), rel=1e-5)
