@@ -152,16 +152,22 @@ def _required_out(path: str | None, suffixes: tuple[str, ...], overwrite: bool) 
     return out
 
 
-def _vectors(source: Source, args: argparse.Namespace) -> tuple[np.ndarray, dict[str, Any] | None]:
-    """The source's vectors, embedding its texts when it has none; and the embedder's identity."""
+def _vectors(
+    source: Source, args: argparse.Namespace, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """The source's vectors (of ``rows`` only, if given), embedding its texts when it has none;
+    and the embedder's identity (``None`` for vectors read from a file)."""
     if source.vectors is not None:
-        return source.vectors, None
+        return (source.vectors if rows is None else source.vectors[rows]), None
     from embedlens.embedders import load_embedder
 
-    emb = load_embedder(args.embedder, device=args.device, cache=args.cache)
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
-    X = emb.embed(source.texts or [], batch_size=args.batch_size, progress=True)
+    texts = source.texts or []
+    if rows is not None:
+        texts = [texts[i] for i in rows]
+    emb = load_embedder(args.embedder, device=args.device, cache=args.cache)
+    X = emb.embed(texts, batch_size=args.batch_size, progress=True)
     return X, {"name": emb.name, "dim": emb.dim, "fingerprint": emb.fingerprint}
 
 
@@ -198,6 +204,11 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             y, rows = y[keep], rows[keep]
             dropped["rare_classes"] = sorted(str(c) for c in rare)
             dropped["rare_records"] = int((~keep).sum())
+        if y.size == 0:
+            raise ValueError(
+                f"every class of {args.label!r} has fewer than {args.min_class_size} records: "
+                "lower --min-class-size or use more records"
+            )
     if args.task == "classification" or (args.task == "auto" and y.dtype.kind not in "fc"):
         classes, counts = np.unique(y, return_counts=True)
         if counts.min() < 2:
@@ -214,7 +225,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
                 f"--task regression needs numeric labels, but {args.label!r} holds text "
                 f"(e.g. {y[0]!r}): use --task classification"
             ) from None
-    X, embedder = _vectors(source, args)
+    X, embedder = _vectors(source, args, rows)
     probe = None
     if args.C is not None:
         if args.task == "regression" or (args.task == "auto" and y.dtype.kind in "fc"):
@@ -241,7 +252,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             keys = [source.texts[i] for i in rows]
         else:
             keys = [str(source.column(args.control_key)[i]) for i in rows]
-        sel = control_task(X[rows], y, keys, probe, **common)
+        sel = control_task(X, y, keys, probe, **common)
         result = sel.task
         control = {
             "key": args.control_key,
@@ -251,7 +262,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             "control": sel.control.to_dict(),
         }
     else:
-        result = evaluate_probe(X[rows], y, probe, task=args.task, **common)
+        result = evaluate_probe(X, y, probe, task=args.task, **common)
     payload = {
         "command": "probe",
         "source": source.name,

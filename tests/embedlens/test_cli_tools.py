@@ -103,12 +103,14 @@ def test_probe_corpus_file_keeps_labels_aligned(tiny_dir, tmp_path, capsys):
         topic = "cats" if i % 2 else "dogs"
         rows.append({"text": f"my {topic} note number {i}", "topic": topic, "i": i})
     rows.insert(5, {"text": "   ", "topic": "cats", "i": -1})
+    rows.insert(9, {"text": "a note nobody labelled", "topic": None, "i": -2})
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     out = tmp_path / "topic.json"
     args = ["probe", "--corpus", str(path), "--label", "topic", "--embedder", tiny_dir]
     assert main([*args, "--bootstrap", "50", "--out", str(out)]) == 0, capsys.readouterr().err
     payload = json.loads(out.read_text())
     assert payload["records"] == 60 and payload["result"]["n_classes"] == 2
+    assert payload["dropped"]["missing_label"] == 1
     assert payload["embedder"]["dim"] == 16 and payload["source"] == "notes.jsonl"
     # the topic word is in every text: even a random encoder separates two words this well
     assert payload["result"]["score"] > payload["result"]["baseline"]
