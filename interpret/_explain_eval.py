@@ -254,12 +254,16 @@ def evaluate_explanations(
             said["random"] = [pool_texts[i] for i in pick]
         if "nearest" in baselines:
             sims = _unit(X) @ C.T
-            position = {t: i for i, t in enumerate(pool_texts)}
-            for row, ref in enumerate(refs):
-                if ref in position:  # the held-out text itself is not a corpus neighbour
-                    sims[row, position[ref]] = -np.inf
-            if len(pool_texts) == 1 and np.isinf(sims).all():
-                raise ValueError("the corpus holds only the held-out text: pass a larger corpus")
+            where: dict[str, list[int]] = {}
+            for i, t in enumerate(pool_texts):
+                where.setdefault(t, []).append(i)
+            for row, ref in enumerate(refs):  # the held-out text is not its own neighbour
+                sims[row, where.get(ref, [])] = -np.inf
+            if np.isinf(sims).all(axis=1).any():
+                raise ValueError(
+                    "the corpus holds nothing but a held-out text itself: pass a corpus with "
+                    "other texts for the nearest baseline"
+                )
             said["nearest"] = [pool_texts[i] for i in np.argmax(sims, axis=1)]
     if "untrained" in baselines:
         fresh = explainer._new_projector(explainer.projector_.in_dim, seed + 1)

@@ -149,3 +149,8 @@ def test_explain_modules_keep_the_arrows_and_import_light():
     code = "import sys, interpret.explain; print([m for m in ('torch', 'transformers', 'plotly') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_nearest_baseline_needs_other_texts(fitted):
+    with pytest.raises(ValueError, match="nothing but a held-out text itself"):
+        fitted.evaluate(TEXTS[:1], corpus=[TEXTS[0], TEXTS[0]], baselines=("nearest",))
