@@ -1,0 +1,173 @@
+"""The corrector's inputs: soft tokens for (e, ê, e - ê), and the hypotheses it learns from.
+
+:class:`CorrectorPrompt` holds the three projectors of :class:`~inversion.corrector.Corrector`
+(why three: see that module's docstring); :func:`cached_hypotheses` generates a trained
+inverter's hypotheses once, resumably, into a JSONL file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from embedlens._utils import progress_bar
+from interpret.soft_prompt import SoftPrompt, token_embedding_norm
+
+if TYPE_CHECKING:
+    from inversion.inverter import Inverter
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["HYPOTHESES_FILE", "ROLES", "CorrectorPrompt", "cached_hypotheses"]
+
+HYPOTHESES_FILE = "hypotheses.jsonl"
+ROLES = ("target", "hypothesis", "difference")
+
+
+class CorrectorPrompt(nn.Module):
+    """Three soft-prefix projectors: ``e``, ``ê`` and ``e - ê`` to ``k`` soft tokens each.
+
+    ``forward(e, h)`` returns ``(n, 3k, embed_dim)``: the tokens of ``e``, then of ``h``, then of
+    ``e - h``. The difference's projector does not layer-normalize its input (see the module
+    docstring).
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        embed_dim: int,
+        prefix_tokens: int = 16,
+        *,
+        hidden: int | None = None,
+        target_norm: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.target = SoftPrompt(
+            in_dim, embed_dim, prefix_tokens, hidden=hidden, target_norm=target_norm
+        )
+        self.hypothesis = SoftPrompt(
+            in_dim, embed_dim, prefix_tokens, hidden=hidden, target_norm=target_norm
+        )
+        self.difference = SoftPrompt(
+            in_dim,
+            embed_dim,
+            prefix_tokens,
+            hidden=hidden,
+            target_norm=target_norm,
+            normalize_input=False,
+        )
+        self.in_dim = in_dim
+        self.embed_dim = embed_dim
+        self.prefix_tokens = prefix_tokens
+
+    @classmethod
+    def for_model(
+        cls, model: Any, in_dim: int, prefix_tokens: int = 16, *, hidden: int | None = None
+    ) -> CorrectorPrompt:
+        """Projectors sized and scaled for ``model``'s input embeddings."""
+        width = int(model.get_input_embeddings().weight.shape[1])
+        return cls(
+            in_dim, width, prefix_tokens, hidden=hidden, target_norm=token_embedding_norm(model)
+        )
+
+    def config(self) -> dict[str, Any]:
+        """The settings, to rebuild the module before loading its weights."""
+        return {
+            "roles": list(ROLES),
+            **{role: getattr(self, role).config() for role in ROLES},
+        }
+
+    def forward(self, target: torch.Tensor, hypothesis: torch.Tensor) -> torch.Tensor:
+        if target.shape != hypothesis.shape or target.ndim != 2:
+            raise ValueError(
+                f"CorrectorPrompt expects target and hypothesis vectors of one shape (n, "
+                f"{self.in_dim}), got {tuple(target.shape)} and {tuple(hypothesis.shape)}"
+            )
+        hypothesis = hypothesis.to(target.dtype)
+        return torch.cat(
+            [
+                self.target(target),
+                self.hypothesis(hypothesis),
+                self.difference(target - hypothesis),
+            ],
+            dim=1,
+        )
+
+
+def _vectors_key(X: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(X, dtype=np.float32).tobytes()).hexdigest()[:16]
+
+
+def cached_hypotheses(
+    inverter: Inverter,
+    X: np.ndarray,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    batch_size: int = 32,
+    chunk: int = 256,
+    progress: bool | None = None,
+) -> list[str]:
+    """The inverter's hypotheses for ``X``, appended to the JSONL file ``path`` as they come.
+
+    The file's first line records the inverter's fingerprint and a hash of ``X``; each further
+    line is one hypothesis. A second call with the same inverter and vectors reads what is there
+    and generates only the rest (an interrupted run continues where it stopped; a line cut short
+    by a crash is dropped and written again). A file made by another inverter or for other
+    vectors raises ``ValueError``.
+    """
+    if path is None:
+        return inverter.invert(X, batch_size=batch_size, progress=progress)
+    file = Path(path)
+    header = {"inverter": inverter.fingerprint, "vectors": _vectors_key(X), "n": len(X)}
+    done: list[str] = []
+    if file.is_file():
+        lines = file.read_text(encoding="utf-8").split("\n")
+        try:
+            found = json.loads(lines[0])
+        except json.JSONDecodeError:
+            found = None
+        if found is not None and found != header:
+            raise ValueError(
+                f"{str(file)!r} holds hypotheses of another inverter or for other texts "
+                f"({found}, now {header}): delete it, or use another out_dir"
+            )
+        for line in lines[1:] if found is not None else []:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                break  # the end, or a line a crash cut short
+            if not isinstance(record, dict) or record.get("i") != len(done):
+                break
+            done.append(str(record["text"]))
+    file.parent.mkdir(parents=True, exist_ok=True)
+    # rewrite what is valid (drops a torn last line), then append the rest chunk by chunk
+    tmp = file.with_name(file.name + ".tmp")
+    tmp.write_text(
+        "".join(
+            json.dumps(r) + "\n"
+            for r in [header, *({"i": i, "text": t} for i, t in enumerate(done))]
+        ),
+        encoding="utf-8",
+    )
+    os.replace(tmp, file)
+    if done:
+        logger.info("hypotheses: %d of %d read from %s", len(done), len(X), file)
+    starts = range(len(done), len(X), chunk)
+    with file.open("a", encoding="utf-8") as fh:
+        for s in progress_bar(starts, progress=progress, total=len(starts), desc="hypotheses"):
+            texts = inverter.invert(X[s : s + chunk], batch_size=batch_size, progress=False)
+            fh.write(
+                "".join(json.dumps({"i": s + j, "text": t}) + "\n" for j, t in enumerate(texts))
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+            done.extend(texts)
+    return done
