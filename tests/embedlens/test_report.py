@@ -190,10 +190,12 @@ def test_real_audit_report_renders_in_chromium(minilm, tmp_path, one_torch_threa
         bootstrap=100,
         progress=False,
     )
-    clean = result.utility["recall@10"]
-    assert clean > 0.5
-    assert result.defense("noise:0.05")["utility"]["recall@10"] >= clean - 0.1
-    assert result.defense("noise:3")["utility"]["recall@10"] < 0.5 * clean
+    clean = result.utility
+    small, large = result.defense("noise:0.05")["utility"], result.defense("noise:3")["utility"]
+    assert clean["recall@10"] > 0.5
+    assert small["recall@10"] >= clean["recall@10"] - 0.1
+    assert large["recall@1"] < 0.5 * clean["recall@1"]
+    assert large["recall@10"] < clean["recall@10"] - 0.2
     cond = result.attributes["condition"]
     assert cond["accuracy"] > cond["baseline"] + 0.2
     erased = result.defense("leace:condition")["attributes"]["condition"]
