@@ -136,6 +136,13 @@ def _summary(r: AuditResult) -> str:
         out.append("<p>Attacks skipped or failed:</p><ul>")
         out.extend(f'<li class="skipped"><b>{_e(k)}</b>: {_e(v)}</li>' for k, v in skipped.items())
         out.append("</ul>")
+    spent = c["budget"]
+    out.append(
+        f"<p>Attack budget {_e(spent['text'])}: the attacks spent "
+        f"{_num(spent.get('spent_seconds'), 'f1', 'config', 'budget', 'spent_seconds', tag='span')} s "
+        f"and {_num(spent.get('spent_queries'), 'int', 'config', 'budget', 'spent_queries', tag='span')} "
+        "embedder queries on the victims' vectors.</p>"
+    )
     notes = [(n, a["note"]) for n, a in r.attacks.items() if a.get("note")]
     if notes:
         out.append("<p>Budget and scaling:</p><ul>")
@@ -158,12 +165,12 @@ def _attacks(r: AuditResult) -> str:
     out = [
         "<table><tr><th>attack</th><th>status</th><th>records attacked</th><th>BLEU</th>"
         "<th>token F1</th><th>exact match</th><th>cosine</th><th>facts recovered</th>"
-        "<th>embedder queries / record</th><th>seconds</th></tr>"
+        "<th>embedder queries / record</th><th>training queries</th><th>seconds</th></tr>"
     ]
     for name, a in r.attacks.items():
         if a.get("status") != "ran":
             out.append(
-                f'<tr><td>{_e(name)}</td><td class="skipped" colspan="9">{_e(a["status"])}: '
+                f'<tr><td>{_e(name)}</td><td class="skipped" colspan="10">{_e(a["status"])}: '
                 f"{_e(a.get('reason'))}</td></tr>"
             )
             continue
@@ -176,6 +183,7 @@ def _attacks(r: AuditResult) -> str:
             _num(m.get("cosine"), "f3", "attacks", name, "metrics", "cosine"),
             _num(a["overall"], "pct", "attacks", name, "overall"),
             _num(a["queries_per_record"], "f1", "attacks", name, "queries_per_record"),
+            _num(a["training_queries"], "int", "attacks", name, "training_queries"),
             _num(a["seconds"], "f1", "attacks", name, "seconds"),
         ]
         out.append(f"<tr><td>{_e(name)}</td><td>ran</td>{''.join(cells)}</tr>")
