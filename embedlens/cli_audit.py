@@ -57,7 +57,12 @@ def register(sub: Any) -> None:
 
 
 def _add_audit_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
-    p.add_argument("--embedder", default="minilm", help="built-in name, hub id or model directory")
+    p.add_argument(
+        "--embedder",
+        default="minilm",
+        help="built-in name, hub id or model directory, or py:MODULE:FUNCTION for a function "
+        "texts -> vectors (e.g. a client of a remote embedding API)",
+    )
     p.add_argument("--device", help="cpu, cuda or mps (default: best available)")
     p.add_argument(
         "--cache",
@@ -137,6 +142,28 @@ def _options(pairs: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _embedder(spec: str) -> Any:
+    """``py:MODULE:FUNCTION`` -> a FunctionEmbedder around that function; anything else as is."""
+    if not spec.startswith("py:"):
+        return spec
+    module_name, _, attr = spec[3:].rpartition(":")
+    if not module_name or not attr:
+        raise ValueError(
+            f"--embedder {spec!r} is not py:MODULE:FUNCTION: write e.g. py:my_client:embed"
+        )
+    import importlib
+
+    from embedlens.embedders import FunctionEmbedder
+
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(
+            f"--embedder {spec!r}: cannot load {attr!r} from {module_name!r} ({err})"
+        ) from err
+    return FunctionEmbedder(fn, name=spec[3:], fingerprint=spec[3:])
+
+
 def run_audit_command(args: argparse.Namespace, *, overwrite: bool) -> int:
     """Run the audit an ``audit``/``demo`` namespace describes; print the stages and summary."""
     from embedlens.audit import audit
@@ -167,7 +194,7 @@ def run_audit_command(args: argparse.Namespace, *, overwrite: bool) -> int:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
     result = audit(
-        args.embedder,
+        _embedder(args.embedder),
         args.corpus,
         attacks=attacks,
         defenses=defenses,

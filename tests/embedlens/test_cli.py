@@ -191,3 +191,23 @@ def test_train_inverter_then_invert(tmp_path, tiny_dir, capsys):
     # a resume with other settings is refused with the reason, and changes nothing
     assert main([*args[:-4], "--lr", "0.5", "--resume"]) == 1
     assert "cannot resume" in capsys.readouterr().err
+
+
+def test_audit_of_a_function_embedder(tmp_path, tiny_dir, capsys, monkeypatch):
+    """--embedder py:MODULE:FUNCTION audits any function texts -> vectors (a remote API)."""
+    (tmp_path / "my_client.py").write_text(
+        "import numpy as np\n"
+        "def embed(texts):\n"
+        "    return [[len(t), t.count('a'), t.count('e'), 1.0] for t in texts]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "report"
+    args = _audit_args(tiny_dir, out, "--defenses", "none")
+    args[args.index("--embedder") + 1] = "py:my_client:embed"
+    assert main(args) == 0, capsys.readouterr().err
+    result = json.loads((out / "result.json").read_text())
+    assert result["config"]["embedder"]["name"] == "my_client:embed"
+    assert result["config"]["embedder"]["dim"] == 4
+    args[args.index("--embedder") + 1] = "py:my_client:nothing"
+    assert main([*args, "--overwrite"]) == 1
+    assert "cannot load 'nothing'" in capsys.readouterr().err
