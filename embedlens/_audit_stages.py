@@ -189,7 +189,7 @@ def run_defenses(
     adaptive_specs: list[AttackSpec],
     ctx: AttackContext,
     X: np.ndarray,
-    Q: np.ndarray,
+    queries: tuple[np.ndarray, np.ndarray],
     victims: Corpus,
     fitted: dict[str, Any],
     eng: Any,
@@ -199,6 +199,7 @@ def run_defenses(
     out: list[dict[str, Any]] = []
     if not dspecs:
         return out
+    Q, targets = queries  # query vectors and the record each should find
     # the undefended point anchors every curve: the same attacks, on the clean vectors
     points: list[tuple[str, Any]] = [("none", None), *[(d.name, d) for d in dspecs]]
     merged = {
@@ -216,7 +217,7 @@ def run_defenses(
             d = Defense(dspec, seed=seed).fit(X, victims.labels)
             Xd, Qd = d.records(X), d.queries(Q)
             restored, own_restored = d.restore(Xd), d.restore(d.records(ctx.own_X))
-        entry["utility"] = recall_at(Qd, Xd)
+        entry["utility"] = recall_at(Qd, Xd, targets=targets)
         leakage: dict[str, dict[str, Any]] = {"non_adaptive": {}, "adaptive": {}}
         for spec in adaptive_specs:
             for mode in ("non_adaptive", "adaptive"):

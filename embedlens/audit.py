@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 DEFAULT_ATTACKS: tuple[str, ...] = ("nearest-neighbour", "bag-of-words", "guided")
+#: retrieval utility is measured with at most this many queries (against every record)
+MAX_UTILITY_QUERIES = 2000
 #: the default defenses; LEACE of the corpus' first label column is added when it has labels
 DEFAULT_DEFENSES: tuple[str, ...] = ("noise", "int8", "binary", "truncate")
 #: attacks retrained against each defense (the cheap, trainable ones)
@@ -182,11 +184,14 @@ def audit(
         X = _embed(eng, emb, victims.texts, "victim records", batch_size, progress)
         own_X = _embed(eng, emb, own.texts, "attacker's records", batch_size, progress)
         queries, recipe = _utility_queries(victims)
-        Q = _embed(eng, emb, queries, "retrieval queries", batch_size, progress)
+        targets = _sample(len(queries), MAX_UTILITY_QUERIES)
+        Q = _embed(
+            eng, emb, [queries[i] for i in targets], "retrieval queries", batch_size, progress
+        )
         timings["embed"] = time.perf_counter() - t
         say(f"embedded with {emb.name} (dim {dim}) in {timings['embed']:.1f}s")
 
-        utility = {**recall_at(Q, X), "queries": recipe, "n": len(queries)}
+        utility = {**recall_at(Q, X, targets=targets), "queries": recipe, "n": len(targets)}
         t = time.perf_counter()
         attributes = attribute_inference(X, victims.labels, seed=seed)
         timings["attributes"] = time.perf_counter() - t
@@ -208,7 +213,7 @@ def audit(
 
         t = time.perf_counter()
         defense_results = run_defenses(
-            dspecs, adaptive_specs, ctx, X, Q, victims, fitted, eng, seed, say
+            dspecs, adaptive_specs, ctx, X, (Q, targets), victims, fitted, eng, seed, say
         )
         timings["defenses"] = time.perf_counter() - t
 
@@ -350,6 +355,13 @@ def _embed(
             f"the embedder {emb.name!r} failed while embedding the {what} "
             f"({type(err).__name__}: {err}); {kept}"
         ) from err
+
+
+def _sample(n: int, at_most: int) -> np.ndarray:
+    """``range(n)``, or ``at_most`` evenly spaced positions of it."""
+    if n <= at_most:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, at_most).round().astype(np.int64))
 
 
 def _utility_queries(c: Corpus) -> tuple[list[str], str]:

@@ -213,8 +213,15 @@ class Defense:
         return np.asarray(Xd, dtype=np.float32)
 
 
-def recall_at(Q: np.ndarray, X: np.ndarray, ks: Sequence[int] = (1, 10)) -> dict[str, float]:
-    """Recall@k by cosine similarity when query ``i`` should retrieve record ``i``.
+def recall_at(
+    Q: np.ndarray,
+    X: np.ndarray,
+    ks: Sequence[int] = (1, 10),
+    *,
+    targets: Sequence[int] | np.ndarray | None = None,
+) -> dict[str, float]:
+    """Recall@k by cosine similarity when query ``i`` should retrieve record ``targets[i]``
+    (default: record ``i``).
 
     Ties count against the query (a record only counts as found at rank ``r`` when fewer than
     ``r`` other records score strictly higher), so an all-equal space scores as chance.
@@ -228,11 +235,14 @@ def recall_at(Q: np.ndarray, X: np.ndarray, ks: Sequence[int] = (1, 10)) -> dict
     qn = _unit(np.asarray(Q, dtype=np.float64))
     xn = _unit(np.asarray(X, dtype=np.float64))
     n = qn.shape[0]
+    want = np.arange(n) if targets is None else np.asarray(targets, dtype=np.int64)
+    if want.shape != (n,):
+        raise ValueError(f"targets must give one record per query: {want.shape} for {n} queries")
     ranks = np.empty(n, dtype=np.int64)
     step = max(1, 4_000_000 // max(xn.shape[0], 1))
     for s in range(0, n, step):
         sims = qn[s : s + step] @ xn.T
-        own = sims[np.arange(sims.shape[0]), np.arange(s, s + sims.shape[0])]
+        own = sims[np.arange(sims.shape[0]), want[s : s + sims.shape[0]]]
         ranks[s : s + step] = (sims >= own[:, None]).sum(axis=1) - 1
     return {f"recall@{k}": float((ranks < k).mean()) for k in ks}
 

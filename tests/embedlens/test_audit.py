@@ -294,6 +294,21 @@ def test_leace_defense_erases_the_attribute():
 def test_recall_counts_ties_against_the_query():
     X = np.ones((10, 4), dtype=np.float32)
     assert recall_at(X, X, ks=(1, 10)) == {"recall@1": 0.0, "recall@10": 1.0}
+    E = np.eye(6, dtype=np.float32)
+    assert recall_at(E[[4, 1]], E, ks=(1,), targets=[4, 1]) == {"recall@1": 1.0}
+    assert recall_at(E[[4, 1]], E, ks=(1,), targets=[1, 4]) == {"recall@1": 0.0}
+    with pytest.raises(ValueError, match="one record per query"):
+        recall_at(E[:2], E, targets=[0])
+
+
+def test_utility_is_measured_on_a_sample_of_queries(tiny_emb, monkeypatch):
+    import embedlens.audit as audit_module
+
+    monkeypatch.setattr(audit_module, "MAX_UTILITY_QUERIES", 7)
+    r = audit(
+        tiny_emb, "pii", records=20, attacks=["nn"], defenses=["int8"], bootstrap=0, progress=False
+    )
+    assert r.utility["n"] == 7 and r.defense("int8")["utility"]["recall@10"] >= 0.0
 
 
 def test_pareto_front():
