@@ -175,7 +175,13 @@ def audit(
         if not hasattr(emb, "with_cache"):
             raise TypeError(f"cache= needs an embedlens embedder, got {type(emb).__name__}")
         emb.with_cache(cache)
-    dim = int(emb.dim)
+    try:
+        dim = int(emb.dim)
+    except Exception as err:
+        raise AuditError(
+            f"the embedder {getattr(emb, 'name', emb)!r} failed on its first call "
+            f"({type(err).__name__}: {err}); nothing was computed yet"
+        ) from err
     dspecs = parse_defenses(names, dim=dim, labels=victims.labels)
     eng = get_engine(engine) if isinstance(engine, str) else engine
     try:

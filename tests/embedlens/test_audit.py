@@ -166,6 +166,9 @@ def test_embedder_failing_midway_stops_keeps_and_resumes(tiny_emb, tmp_path, one
     with pytest.raises(AuditError, match="HTTP 500") as err:
         audit(emb, "pii", cache=cache, **kwargs)
     assert "run the audit again to resume" in str(err.value) and str(cache) in str(err.value)
+    dead = FunctionEmbedder(_Flaky(tiny_emb, fail_at=1), name="down", fingerprint="down@1")
+    with pytest.raises(AuditError, match="failed on its first call"):
+        audit(dead, "pii", **kwargs)
     done_before = list(flaky.texts)
     assert len(done_before) == 16  # two batches of 8 were embedded and kept
     good = _Flaky(tiny_emb)
