@@ -297,6 +297,13 @@ def summarize(
     defenses: list[dict[str, Any]],
     plan: Any,
 ) -> dict[str, Any]:
+    """The report's summary: the risk in plain words, headline rates, what ran and the best defense.
+
+    Risk is **high** when some attack recovers an identifying fact (:data:`IDENTIFYING`) of at
+    least 20% of the records, or a probe beats its majority baseline by 20 points; **moderate**
+    at 2% identifying, 20% of any other fact, or 5 points; **low** otherwise. The best defense
+    is the least leaky one (adaptive attacker) that keeps 90% of the clean recall@10.
+    """
     top: dict[str, dict[str, Any]] = {}
     for name, att in attacks.items():
         if att.get("status") != "ran":
