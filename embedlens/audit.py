@@ -248,6 +248,7 @@ def audit(
         "embedlens_version": _version(),
     }
     summary = summarize(attack_results, attributes, utility, defense_results, plan)
+    summary["prior_fields"] = _prior(victims, own)
     say(f"done in {timings['total']:.0f}s: risk {summary['risk']}")
     return AuditResult(
         config=config,
@@ -361,6 +362,30 @@ def _embed(
             f"the embedder {emb.name!r} failed while embedding the {what} "
             f"({type(err).__name__}: {err}); {kept}"
         ) from err
+
+
+def _prior(victims: Corpus, own: Corpus) -> dict[str, float]:
+    """Per field, the recovery rate of a guess that needs no vector at all.
+
+    The attacker answers every victim with the most common value of each field among its own
+    records (the commonest condition, state, city...); an attack leaks a field only where it
+    beats this rate.
+    """
+    from collections import Counter
+
+    from embedlens.audit_attacks import aggregate, score_batch
+
+    if not victims.fields or not own.fields:
+        return {}
+    names = sorted({k for f in own.fields for k in f})
+    guess = " ; ".join(
+        Counter(str(f[k]) for f in own.fields if f.get(k)).most_common(1)[0][0]
+        for k in names
+        if any(f.get(k) for f in own.fields)
+    )
+    items = [(t, guess, f) for t, f in zip(victims.texts, victims.fields, strict=True)]
+    fields = aggregate(score_batch(items), bootstrap=0, seed=0)["fields"]
+    return {k: float(v["rate"]) for k, v in fields.items()}
 
 
 def _sample(n: int, at_most: int) -> np.ndarray:

@@ -191,11 +191,26 @@ def _attacks(r: AuditResult) -> str:
     ran = {n: a for n, a in r.attacks.items() if a.get("status") == "ran"}
     fields = list(dict.fromkeys(f for a in ran.values() for f in a.get("fields", {})))
     if fields:
-        out.append("<h3>Recovery rate per field (95% bootstrap CI)</h3><table><tr><th>field</th>")
+        prior = r.summary.get("prior_fields") or {}
+        out.append(
+            "<h3>Recovery rate per field (95% bootstrap CI)</h3>"
+            + (
+                '<p class="muted">prior: the rate of a guess that needs no vector (the most '
+                "common value of each field among the attacker's own records); an attack leaks "
+                "a field where it beats it.</p>"
+                if prior
+                else ""
+            )
+            + "<table><tr><th>field</th>"
+            + ("<th>prior</th>" if prior else "")
+        )
         out.extend(f"<th>{_e(n)}</th>" for n in ran)
         out.append("</tr>")
         for f in fields:
             out.append(f"<tr><td>{_e(f)}</td>")
+            if prior:
+                cell = _num(prior[f], "pct", "summary", "prior_fields", f) if f in prior else None
+                out.append(cell or "<td>n/a</td>")
             for n, a in ran.items():
                 row = a["fields"].get(f)
                 if row is None:

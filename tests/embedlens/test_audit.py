@@ -70,6 +70,19 @@ def test_audit_measures_every_attack_field_and_defense(small_result):
     assert r.summary["ran"] == ["nearest-neighbour", "bag-of-words"]
 
 
+def test_prior_is_the_rate_of_a_guess_without_vectors(small_result):
+    from collections import Counter
+
+    from embedlens.data import load_corpus
+
+    own = load_corpus("pii", n=200, seed=1)  # the attacker's records: other people
+    victims = load_corpus("pii", n=40, seed=0)
+    common = Counter(f["condition"] for f in own.fields).most_common(1)[0][0]
+    share = sum(f["condition"] == common for f in victims.fields) / 40
+    prior = small_result.summary["prior_fields"]
+    assert prior["condition"] == share and prior["name"] == 0.0
+
+
 def test_result_json_round_trip(small_result, tmp_path):
     path = tmp_path / "result.json"
     small_result.to_json(path)
