@@ -383,7 +383,9 @@ def _prior(victims: Corpus, own: Corpus) -> dict[str, float]:
         for k in names
         if any(f.get(k) for f in own.fields)
     )
-    items = [(t, guess, f) for t, f in zip(victims.texts, victims.fields, strict=True)]
+    items: list[tuple[str, str, dict[str, str] | None]] = [
+        (t, guess, f) for t, f in zip(victims.texts, victims.fields, strict=True)
+    ]
     fields = aggregate(score_batch(items), bootstrap=0, seed=0)["fields"]
     return {k: float(v["rate"]) for k, v in fields.items()}
 
