@@ -5,7 +5,7 @@ Subcommands:
 - ``embedlens info``: versions, built-in models and corpora, the cache directory, the device.
 - ``embedlens embed``: embed a corpus into a ``.npy`` file.
 - ``embedlens train-inverter`` / ``embedlens invert``: train an inverter, decode vectors.
-- ``embedlens audit`` / ``embedlens demo``: the privacy audit (:mod:`embedlens.cli_audit`);
+- ``embedlens audit`` / ``embedlens demo``: the privacy audit (:mod:`embedlens.audit_cli`);
   ``demo`` is the default audit of the built-in MiniLM on synthetic PII records.
 
 Every subcommand exits 0 on success and non-zero with a one-line reason on failure.
@@ -119,13 +119,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .jsonl file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=_cmd_invert)
-    from embedlens import cli_tools
+    from embedlens import tools_cli
 
-    cli_tools.add_commands(sub)  # probe, map, explain
+    tools_cli.add_commands(sub)  # probe, map, explain
 
-    from embedlens import cli_audit
+    from embedlens import audit_cli
 
-    cli_audit.register(sub)  # audit, demo
+    audit_cli.register(sub)  # audit, demo
     return parser
 
 
