@@ -129,8 +129,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             device=str(device),
             dtype=args.dtype,
         )
+        seen = args.inverter_steps * args.batch_size  # never embed texts it would not see
         inv.fit(
-            sample(train, args.inverter_train, seed=2),
+            sample(train, min(args.inverter_train, seen), seed=2),
             steps=args.inverter_steps,
             batch_size=args.batch_size,
             lr=args.lr,
@@ -142,7 +143,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         inverter_budget = {
             "steps": args.inverter_steps,
             "batch_size": args.batch_size,
-            "train_texts": min(args.inverter_train, len(train)),
+            "train_texts": min(args.inverter_train, seen, len(train)),
+            "examples_seen": seen,
             "train_seconds_all_sessions": logged_train_seconds(run / "inverter-run" / LOG_FILE),
         }
     inverter_seconds = time.perf_counter() - fit_start
