@@ -240,3 +240,24 @@ def test_frozen_lm_is_shared_with_the_inverter_and_referenced_by_spec(emb, tmp_p
     assert again.corrector_.decoder_.model is again.decoder_.model
     X = emb.embed(TEXTS[:3])
     assert again.invert(X, steps=2) == inv.invert(X, steps=2)
+
+
+@pytest.mark.slow
+def test_smollm2_corrector_on_minilm(minilm, user_cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMBEDLENS_CACHE", str(user_cache))  # the converted SmolLM2 lives there
+    texts = ["a cat sat on the mat", "the stock market fell", "she plays the violin"]
+    inv = Inverter(embedder=minilm, decoder="smollm2", prefix_tokens=2, max_length=8, device="cpu")
+    inv.fit(texts, steps=1, batch_size=3, progress=False)
+    corr = Corrector(decoder="smollm2", prefix_tokens=2, max_length=8, device="cpu")
+    corr.fit(texts, inverter=inv, steps=2, batch_size=3, progress=False)
+    assert corr.decoder_.model is inv.decoder_.model  # one frozen SmolLM2 for both
+    assert corr.projector_.embed_dim == 576
+    X = minilm.embed(texts[:2])
+    out = inv.invert(X, steps=2, beam_width=2, corrector=corr)
+    hist = inv.last_history_
+    assert len(out) == 2 and np.all(np.diff(hist.cosine, axis=0) >= 0)
+    assert inv.queries_.tolist() == hist.queries[-1].tolist() and np.all(inv.queries_ >= 1)
+    saved = inv.set_corrector(corr).save_pretrained(tmp_path / "inv")
+    config = json.loads((saved / "corrector" / "config.json").read_text())
+    assert config["decoder"]["spec"] == "smollm2"
+    assert not (saved / "corrector" / "decoder").exists()  # referenced, not copied
