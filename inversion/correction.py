@@ -18,6 +18,9 @@ examples at once:
   (nothing new would be proposed from the same beam: correction is deterministic);
 - **cost**: every embedded text is one query; the hypothesis costs one, each new distinct
   candidate one more. :class:`CorrectionHistory` keeps the count per example and step.
+- **empty texts** are never sent to the embedder (embedding APIs reject them, and they carry
+  nothing): an empty proposal is dropped, an empty hypothesis starts from a zero vector (cosine
+  0, no query), as :meth:`inversion.corrector.Corrector.fit` treats it in training.
 
 Examples
 --------
@@ -240,14 +243,17 @@ def run_correction(
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     goal = _unit(target)
-    vec0 = _embed(embedder, texts0, dim)
+    filled = [i for i, t in enumerate(texts0) if t.strip()]
+    vec0 = np.zeros((n, dim), dtype=np.float32)  # an empty text: no query, a zero vector
+    if filled:
+        vec0[filled] = _embed(embedder, [texts0[i] for i in filled], dim)
     cos0 = np.einsum("ij,ij->i", _unit(vec0), goal)
     # beams[i]: (cosine, text, vector) of the kept texts, best first
     beams: list[list[tuple[float, str, np.ndarray]]] = [
         [(float(cos0[i]), texts0[i], vec0[i])] for i in range(n)
     ]
     seen: list[set[str]] = [{t} for t in texts0]
-    queries = np.ones(n, dtype=np.int64)
+    queries = np.array([1 if t.strip() else 0 for t in texts0], dtype=np.int64)
     done = cos0 >= 1.0 - 1e-6
     stopped = np.zeros(n, dtype=np.int64)
     hist_texts = [list(texts0)]
@@ -277,7 +283,7 @@ def run_correction(
                 new: list[tuple[int, str]] = []
                 for (i, _), options in zip(chunk, proposals, strict=True):
                     for text in options:
-                        if text not in seen[i]:
+                        if text.strip() and text not in seen[i]:
                             seen[i].add(text)
                             new.append((i, text))
                 if not new:

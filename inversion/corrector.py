@@ -219,7 +219,10 @@ class Corrector(SoftPrefixModel):
                     f"need one hypothesis per training text: {len(hyps)} hypotheses, "
                     f"{len(items)} texts"
                 )
-        H = embed_texts(emb, hyps, cache=cache, progress=progress)
+        H = np.zeros_like(X)  # an empty hypothesis is a zero vector, as in the correction loop
+        filled = [i for i, h in enumerate(hyps) if h.strip()]
+        if filled:
+            H[filled] = embed_texts(emb, [hyps[i] for i in filled], cache=cache, progress=progress)
         if ddp.main:
             ddp.barrier()
         self.embedder_ = emb

@@ -50,7 +50,7 @@ DEVICE = None  # None: cuda, then mps, then cpu
 # Every budget below left at None follows SMOKE (smoke value / real value).
 N_TRAIN = None            # training texts (8 / 20000)
 INVERTER_STEPS = None     # hypothesis model (20 / 3000)
-CORRECTOR_STEPS = None    # corrector (60 / 3000)
+CORRECTOR_STEPS = None    # corrector (40 / 3000)
 N_EVAL = None             # texts inverted and corrected (8 / 100)
 STEPS = None              # correction steps (5 / 20)""",
     ),
@@ -62,7 +62,7 @@ STEPS = None              # correction steps (5 / 20)""",
 
 n_train = pick(N_TRAIN, 8, 20_000)
 inverter_steps = pick(INVERTER_STEPS, 20, 3000)
-corrector_steps = pick(CORRECTOR_STEPS, 60, 3000)
+corrector_steps = pick(CORRECTOR_STEPS, 40, 3000)
 n_eval = pick(N_EVAL, 8, 100)
 steps = pick(STEPS, 5, 20)
 batch_size = 8 if SMOKE else 32
@@ -209,10 +209,10 @@ hist.figure()""",
         """**Reading the numbers.** With the smoke budget the under-trained inverter writes
 little more than the first letters of a sentence, and the corrector, which has seen those very
 guesses next to the true texts, turns most of them into near misses in the first step, raising
-the cosine from about 0.86 to 0.96-0.98. Later steps help little here: the corrector learned
+the cosine from about 0.86 to 0.95-0.98. Later steps help little here: the corrector learned
 only from the hypothesis model's first guesses, and a near miss is unlike anything it saw, so
 most examples stop after one or two steps (vec2text's corrector gets most of its gain from the
-later steps after days of training on a GPU). Beam width 4 buys its extra gain with about five
+later steps after days of training on a GPU). Beam width 4 buys its extra gain with about seven
 times the queries. The cosine never falls (the previous beam competes with the new candidates),
 so every extra step costs queries, not quality. With `SMOKE = False` the same cells run MiniLM
 and SmolLM2 on held-out sentences; train there on a GPU before reading anything into the numbers

@@ -36,6 +36,7 @@ PROPOSALS = {
     "c": ["a", "c"],
     "d": ["d", "c"],
     "x0": ["x1", "x0"],
+    "": ["a", ""],
 }
 TARGETS = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32)
 
@@ -60,7 +61,8 @@ class ScriptedCorrector:
     def propose(self, X, texts, H, *, num_candidates=1, max_length=None, batch_size=32):
         assert len(X) == len(texts) == len(H) <= batch_size
         for text, h in zip(texts, H, strict=True):  # ê is the embedding of the text itself
-            np.testing.assert_allclose(h, np.asarray(TABLE[text], dtype=np.float32), atol=1e-6)
+            expected = TABLE[text] if text else [0.0, 0.0, 0.0]  # an empty text: zero vector
+            np.testing.assert_allclose(h, np.asarray(expected, dtype=np.float32), atol=1e-6)
         self.batches.append(list(texts))
         return [PROPOSALS[t][:num_candidates] for t in texts]
 
@@ -146,3 +148,12 @@ def test_mismatched_hypotheses_and_bad_proposer_raise(embedder):
 
     with pytest.raises(ValueError, match="one list per text"):
         run_correction(emb, Short(), TARGETS, ["h0", "x0"], steps=1)
+
+
+def test_empty_texts_are_never_sent_to_the_embedder(embedder):
+    emb, rec = embedder  # the table has no "": embedding it would raise KeyError
+    hist = run_correction(emb, ScriptedCorrector(), TARGETS[:1], [""], steps=5, beam_width=2)
+    # "" (cos 0, no query) -> {a, ""} -> {c .9, a .7} (h0 embedded too) -> nothing new: stop
+    assert [r["text"] for r in hist.example(0)] == ["", "a", "c", "c"]
+    assert hist.cosine[0, 0] == 0.0 and hist.queries[:4, 0].tolist() == [0, 1, 3, 3]
+    assert sorted(rec.calls) == ["a", "c", "h0"]
