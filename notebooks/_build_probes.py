@@ -6,10 +6,7 @@ with smoke-sized defaults (about a minute on two CPU cores). Raise them for real
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from _nbbuild import write_notebook
 
 CELLS: list[tuple[str, str]] = [
     (
@@ -154,26 +151,5 @@ assert after.score <= after.ci[1] and before.score > after.score""",
 ]
 
 
-def build() -> nbformat.NotebookNode:
-    cells = []
-    for kind, source in CELLS:
-        if kind == "md":
-            cells.append(new_markdown_cell(source))
-        else:
-            cell = new_code_cell(source)
-            if kind == "params":
-                cell.metadata["tags"] = ["parameters"]
-            cells.append(cell)
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "display_name": "Python 3",
-        "language": "python",
-        "name": "python3",
-    }
-    return nb
-
-
 if __name__ == "__main__":
-    out = Path(__file__).with_name("probes.ipynb")
-    nbformat.write(build(), out)
-    print(f"wrote {out}")  # a script, not library code
+    write_notebook(CELLS, "probes.ipynb")
