@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--train", type=int, default=200, help="training texts")
     parser.add_argument("--tasks", default="reconstruct,topic", help="comma-separated tasks")
     parser.add_argument("--task", default="topic", help="the task scored by consistency")
-    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--prefix-tokens", type=int, default=8)
