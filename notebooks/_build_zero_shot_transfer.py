@@ -7,10 +7,7 @@ larger one (minutes on a CPU).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from _nbbuild import write_notebook
 
 CELLS: list[tuple[str, str]] = [
     (
@@ -175,27 +172,5 @@ numbers of a larger run and its limits on a CPU.""",
 ]
 
 
-def build() -> nbformat.NotebookNode:
-    cells = []
-    for kind, source in CELLS:
-        if kind == "md":
-            cells.append(new_markdown_cell(source))
-        else:
-            cell = new_code_cell(source)
-            if kind == "params":
-                cell.metadata["tags"] = ["parameters"]
-            cells.append(cell)
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "display_name": "Python 3",
-        "language": "python",
-        "name": "python3",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    return nb
-
-
 if __name__ == "__main__":
-    out = Path(__file__).resolve().parent / "zero_shot_transfer.ipynb"
-    nbformat.write(build(), out)
-    print(f"wrote {out}")
+    write_notebook(CELLS, "zero_shot_transfer.ipynb")
