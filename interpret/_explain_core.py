@@ -9,9 +9,7 @@ The public API lives in :mod:`interpret.explain`.
 
 from __future__ import annotations
 
-import copy
 import logging
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -114,24 +112,12 @@ class ExplainerCore:
 
     def _load_lm(self) -> None:
         """Load the (base) LM and its tokenizer; no projector yet."""
-        from embedlens.models import load_decoder, resolve_device, resolve_dtype
-        from embedlens.saving import without_adapters
+        from embedlens.models import load_backbone
 
-        if isinstance(self.decoder, Decoder):
-            model = without_adapters(self.decoder.model)
-            if self.finetune == "lora" and model is self.decoder.model:
-                model = copy.deepcopy(model)  # adapters go on a copy, the caller's LM stays
-            if self.device is not None or self.dtype is not None:
-                model = model.to(
-                    device=resolve_device(self.device), dtype=resolve_dtype(self.dtype)
-                )
-            dec = Decoder(model=model, tokenizer=self.decoder.tokenizer, name=self.decoder.name)
-        elif isinstance(self.decoder, (str, os.PathLike)):
-            dec = load_decoder(os.fspath(self.decoder), device=self.device, dtype=self.dtype)
-        else:
-            raise TypeError(
-                f"decoder must be a name, a directory or a Decoder, got {type(self.decoder).__name__}"
-            )
+        # adapters go on a copy of a caller's loaded LM, so the caller's model stays as it was
+        dec = load_backbone(
+            self.decoder, copy=self.finetune == "lora", device=self.device, dtype=self.dtype
+        )
         if getattr(dec.model.config, "is_encoder_decoder", False):
             raise ValueError(
                 f"the Explainer needs a causal (decoder-only) LM, got the encoder-decoder "

@@ -132,7 +132,7 @@ class SoftPrefixModel:
 
     def _load_decoder(self, stored: Path | None = None) -> Decoder:
         from embedlens._distributed import distributed_context
-        from inversion.backbones import load_backbone
+        from embedlens.models import load_backbone
 
         device = self.device
         ddp = distributed_context()

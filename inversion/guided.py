@@ -223,7 +223,7 @@ class GuidedInverter:
             else:
                 self.embedder_ = self.embedder
         if not hasattr(self, "decoder_"):
-            from inversion.backbones import load_backbone
+            from embedlens.models import load_backbone
 
             dec = load_backbone(self.decoder, device=self.device, dtype=self.dtype)
             if getattr(dec.model.config, "is_encoder_decoder", False):
