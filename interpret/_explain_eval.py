@@ -15,8 +15,6 @@ true texts (the nearest and random corpus texts scored the same way, for scale).
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,34 +22,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedlens._utils import check_texts
+from embedlens.tokens import token_prf
 
 if TYPE_CHECKING:
     from embedlens.cache import EmbeddingCache
     from interpret.explain import Explainer
 
-__all__ = ["BASELINES", "ExplainResult", "evaluate_explanations", "unigram_f1"]
+__all__ = ["BASELINES", "ExplainResult", "evaluate_explanations"]
 
 BASELINES: tuple[str, ...] = ("random", "nearest", "untrained")
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def unigram_f1(reference: str, hypothesis: str) -> float:
-    """Unigram F1 of case-folded word tokens (multiset overlap; two empty texts score 1).
-
-    Examples
-    --------
-    >>> round(unigram_f1("the cat sat", "the cat"), 3)
-    0.8
-    """
-    ref = _WORD.findall(reference.casefold())
-    hyp = _WORD.findall(hypothesis.casefold())
-    if not ref and not hyp:
-        return 1.0
-    common = sum((Counter(ref) & Counter(hyp)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(hyp), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
 
 
 def _unit(X: np.ndarray) -> np.ndarray:
@@ -294,11 +273,11 @@ def evaluate_explanations(
             else explainer.explain(X, task="reconstruct", **gen)
         )
         f1["reconstruct"] = np.array(
-            [unigram_f1(r, h) for r, h in zip(refs, reconstructions, strict=True)]
+            [token_prf(r, h)[2] for r, h in zip(refs, reconstructions, strict=True)]
         )
         for b in ("nearest", "random"):
             if b in said:
-                f1[b] = np.array([unigram_f1(r, h) for r, h in zip(refs, said[b], strict=True)])
+                f1[b] = np.array([token_prf(r, h)[2] for r, h in zip(refs, said[b], strict=True)])
     return ExplainResult(
         task=name,
         texts=refs,

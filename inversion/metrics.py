@@ -14,7 +14,6 @@ are imported inside the functions that need them.
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from embedlens._utils import check_texts
+from embedlens.tokens import normalize_tokens, token_prf
 from inversion._bootstrap import bootstrap_sums, check_bootstrap, percentile_ci
 from inversion.entities import PII_FIELDS, EntityRecovery, entity_recovery
 
@@ -38,50 +38,7 @@ __all__ = [
     "token_prf",
 ]
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_ORDER = 4  # BLEU n-gram order, as sacrebleu's default
-
-
-# --------------------------------------------------------------------------- tokens
-
-
-def normalize_tokens(text: str) -> list[str]:
-    """Case-folded word tokens of ``text`` (runs of letters, digits or ``_``; punctuation dropped).
-
-    Examples
-    --------
-    >>> normalize_tokens("The cat, the HAT!")
-    ['the', 'cat', 'the', 'hat']
-    """
-    return _WORD.findall(text.casefold())
-
-
-def token_prf(
-    reference: str, hypothesis: str, *, overlap: Literal["multiset", "set"] = "multiset"
-) -> tuple[float, float, float]:
-    """Unigram precision, recall and F1 of ``hypothesis`` against ``reference``.
-
-    Tokens come from :func:`normalize_tokens`. ``overlap="multiset"`` counts a repeated word as
-    often as it occurs in both (SQuAD style); ``"set"`` compares the sets of distinct words.
-    Two empty texts score 1.0; one empty text scores 0.0.
-
-    Examples
-    --------
-    >>> token_prf("the cat sat", "the cat")
-    (1.0, 0.6666666666666666, 0.8)
-    """
-    ref, hyp = normalize_tokens(reference), normalize_tokens(hypothesis)
-    if overlap == "set":
-        ref, hyp = sorted(set(ref)), sorted(set(hyp))
-    elif overlap != "multiset":
-        raise ValueError(f"overlap must be 'multiset' or 'set', got {overlap!r}")
-    if not ref and not hyp:
-        return 1.0, 1.0, 1.0
-    common = sum((Counter(ref) & Counter(hyp)).values())
-    if common == 0:
-        return 0.0, 0.0, 0.0
-    precision, recall = common / len(hyp), common / len(ref)
-    return precision, recall, 2 * precision * recall / (precision + recall)
 
 
 def _squash(text: str) -> str:
