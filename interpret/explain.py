@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from embedlens._params import ParamsMixin
 from embedlens._utils import check_texts
 from interpret._explain_core import FINETUNE_MODES, ExplainerCore, Finetune
 from interpret._explain_eval import ExplainResult, evaluate_explanations
@@ -67,7 +68,7 @@ __all__ = [
 TEACHER_FILE = "teacher.jsonl"
 
 
-class Explainer(ExplainerCore):
+class Explainer(ExplainerCore, ParamsMixin):
     """Let a causal LM read embeddings as soft tokens and say what they mean.
 
     Parameters
@@ -146,19 +147,6 @@ class Explainer(ExplainerCore):
         "device",
         "dtype",
     )
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments (scikit-learn convention)."""
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self, **params: Any) -> Explainer:
-        """Set constructor arguments; takes effect at the next :meth:`fit`."""
-        unknown = sorted(set(params) - set(self._PARAMS))
-        if unknown:
-            raise ValueError(f"unknown parameters {unknown}: valid are {list(self._PARAMS)}")
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
 
     # ------------------------------------------------------------------ fit
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
+from embedlens._params import ParamsMixin
 from embedlens._utils import atomic_path, check_matrix
 from embedlens.models import Decoder
 from embedlens.saving import (
@@ -50,7 +51,7 @@ FINGERPRINT_SAMPLE = 4096  # values per tensor that a model's fingerprint reads
 M = TypeVar("M", bound="SoftPrefixModel")
 
 
-class SoftPrefixModel:
+class SoftPrefixModel(ParamsMixin):
     """Base of the models that read vectors through soft tokens (see the module docstring).
 
     The parameters are those of :class:`~inversion.inverter.Inverter`.
@@ -92,19 +93,6 @@ class SoftPrefixModel:
         "device",
         "dtype",
     )
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments (scikit-learn convention)."""
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self: M, **params: Any) -> M:
-        """Set constructor arguments; takes effect at the next :meth:`fit`."""
-        unknown = sorted(set(params) - set(self._PARAMS))
-        if unknown:
-            raise ValueError(f"unknown parameters {unknown}: valid are {list(self._PARAMS)}")
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
 
     # ------------------------------------------------------------------ building
 

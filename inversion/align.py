@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from embedlens._params import ParamsMixin
 from embedlens._utils import atomic_path, check_matrix, check_texts
 from embedlens.saving import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, read_config, resolve_dir
 
@@ -48,7 +49,7 @@ ALIGN_METHODS: tuple[str, ...] = ("lstsq", "ridge", "procrustes")
 FALLBACK_ALPHA = 1e-2
 
 
-class Alignment:
+class Alignment(ParamsMixin):
     """A linear map from one embedding space into another, learned from paired vectors.
 
     Parameters
@@ -100,19 +101,6 @@ class Alignment:
         self.center = center
         self.scale = scale
         self.normalize = normalize
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments (scikit-learn convention)."""
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self, **params: Any) -> Alignment:
-        """Set constructor arguments; takes effect at the next :meth:`fit`."""
-        unknown = sorted(set(params) - set(self._PARAMS))
-        if unknown:
-            raise ValueError(f"unknown parameters {unknown}: valid are {list(self._PARAMS)}")
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
 
     def _check_params(self) -> None:
         if self.method not in ALIGN_METHODS:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from embedlens._params import ParamsMixin
 from embedlens._utils import atomic_path, check_matrix, check_texts, progress_bar
 from embedlens.saving import (
     CONFIG_FILE,
@@ -77,7 +78,7 @@ class WordScores:
         }
 
 
-class BagOfWordsAttack:
+class BagOfWordsAttack(ParamsMixin):
     """Multi-label classifier from an embedding to the words of its text.
 
     Parameters
@@ -175,20 +176,6 @@ class BagOfWordsAttack:
         "random_state",
         "progress",
     )
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments, as scikit-learn's ``clone`` expects."""
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self, **params: Any) -> BagOfWordsAttack:
-        """Set constructor arguments; unknown names raise ``ValueError``."""
-        for name, value in params.items():
-            if name not in self._PARAMS:
-                raise ValueError(
-                    f"unknown parameter {name!r} for BagOfWordsAttack; valid: {self._PARAMS}"
-                )
-            setattr(self, name, value)
-        return self
 
     def __repr__(self) -> str:
         return f"BagOfWordsAttack(vocab_size={self.vocab_size}, min_df={self.min_df}, hidden={self.hidden})"

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from embedlens._params import ParamsMixin
 from embedlens._utils import check_matrix, progress_bar
 from embedlens.models import Decoder
 
@@ -65,7 +66,7 @@ class _Beam:
     ids: list[int]
 
 
-class GuidedInverter:
+class GuidedInverter(ParamsMixin):
     """Invert embeddings with no training: LM-proposed beam search ranked by cosine.
 
     Parameters
@@ -175,19 +176,6 @@ class GuidedInverter:
         self.device = device
         self.dtype = dtype
         self.progress = progress
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments (scikit-learn convention)."""
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self, **params: Any) -> GuidedInverter:
-        """Set constructor arguments; they take effect at the next :meth:`invert`."""
-        unknown = sorted(set(params) - set(self._PARAMS))
-        if unknown:
-            raise ValueError(f"unknown parameters {unknown}: valid are {list(self._PARAMS)}")
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
 
     # ------------------------------------------------------------------ setup
 

@@ -132,7 +132,7 @@ def test_get_set_params_and_clone():
     twin = clone(attack)
     assert twin.get_params() == attack.get_params() and twin is not attack
     assert attack.set_params(min_df=3).min_df == 3
-    with pytest.raises(ValueError, match="unknown parameter 'vocab'"):
+    with pytest.raises(ValueError, match="unknown parameters 'vocab'"):
         attack.set_params(vocab=3)
 
 
