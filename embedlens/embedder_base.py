@@ -267,9 +267,9 @@ def hash_state(state: dict[str, Any], extra: dict[str, Any], *, sample: int = 40
         if not isinstance(t, torch.Tensor):
             continue
         flat = t.detach().reshape(-1)
-        if flat.numel() > sample:
-            idx = torch.linspace(0, flat.numel() - 1, sample, device=flat.device).long()
-            flat = flat[idx]
+        if flat.numel() > sample:  # evenly spaced by integer arithmetic: a float32 index
+            steps = torch.arange(sample, device=flat.device)  # is off by one past 2**24 values
+            flat = flat[steps * (flat.numel() - 1) // (sample - 1)]
         h.update(f"{key}|{tuple(t.shape)}|{t.dtype}|".encode())
         h.update(flat.float().cpu().numpy().tobytes())
     return h.hexdigest()[:16]

@@ -366,8 +366,6 @@ class SoftPrefixModel(ParamsMixin):
         A corrector records the fingerprint of the inverter whose hypotheses it learned from; the
         same weights saved and loaded again give the same fingerprint.
         """
-        import torch
-
         from embedlens.embedder_base import hash_state
 
         self._check_fitted()
@@ -375,21 +373,12 @@ class SoftPrefixModel(ParamsMixin):
         full.update({f"lm.{k}": v for k, v in self._trained_lm_params().items()})
         # the base LM by its weights, not its name (a name changes when the LM is stored)
         full["lm_input_embeddings"] = self.decoder_.model.get_input_embeddings().weight
-        # evenly spaced values by integer arithmetic (a float index is off by one past 2**24)
-        state, shapes = {}, {}
-        for key, tensor in full.items():
-            flat = tensor.detach().reshape(-1)
-            if flat.numel() > FINGERPRINT_SAMPLE:
-                steps = torch.arange(FINGERPRINT_SAMPLE, device=flat.device)
-                flat = flat[steps * (flat.numel() - 1) // (FINGERPRINT_SAMPLE - 1)]
-            state[key], shapes[key] = flat, list(tensor.shape)
         extra = {
             "class": type(self).__name__,
             "prefix_tokens": self.prefix_tokens,
             "finetune": self.finetune,
-            "shapes": shapes,
         }
-        return hash_state(state, extra, sample=FINGERPRINT_SAMPLE)
+        return hash_state(full, extra, sample=FINGERPRINT_SAMPLE)
 
     def __repr__(self) -> str:
         emb = self.embedder if isinstance(self.embedder, (str, type(None))) else self.embedder.name

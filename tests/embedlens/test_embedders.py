@@ -394,3 +394,17 @@ def test_saved_simple_st_model_runs_on_transformers_backend(tmp_path):
     emb = load_embedder(str(path), device="cpu")
     assert isinstance(emb, TransformersEmbedder)
     assert (emb.pooling, emb.normalize, emb.max_length) == ("cls", True, 8)
+
+
+def test_hash_state_samples_tensors_past_float32_precision():
+    """More than 2**24 values (a BERT-base or T5 token embedding): sampling stays in range."""
+    import torch
+
+    from embedlens.embedder_base import hash_state
+
+    big = torch.zeros(2**24 + 3)
+    first = hash_state({"w": big}, {})
+    big[-1] = 1.0  # the last value is always sampled
+    assert hash_state({"w": big}, {}) != first
+    big[-1], big[1] = 0.0, 1.0  # a value between two samples is not read
+    assert hash_state({"w": big}, {}) == first
