@@ -114,6 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--corpus", help="texts to embed and invert (then scored against them)")
     p.add_argument("--limit", type=int, help="only the first N vectors or texts")
     p.add_argument("--num-beams", type=int, default=1)
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=0,
+        help="correction steps (default 0: the hypothesis model alone; > 0 needs a corrector)",
+    )
+    p.add_argument("--beam-width", type=int, default=1, help="sequence beam of the correction")
+    p.add_argument(
+        "--corrector", help="corrector directory (default: the one saved with the inverter)"
+    )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", help="cpu, cuda or mps (default: best available)")
     p.add_argument("--out", required=True, help="output .jsonl file")
@@ -239,8 +249,24 @@ def _cmd_invert(args: argparse.Namespace) -> int:
     else:
         references = load_texts(args.corpus, limit=args.limit)
         X = inv.embedder_.embed(references, batch_size=args.batch_size, progress=True)
-    texts = inv.invert(X, num_beams=args.num_beams, batch_size=args.batch_size, progress=True)
-    rows = [{"index": i, "text": t} for i, t in enumerate(texts)]
+    corrector = None
+    if args.corrector:
+        from inversion.corrector import Corrector
+
+        corrector = Corrector.from_pretrained(args.corrector, inverter=inv)
+    texts = inv.invert(
+        X,
+        num_beams=args.num_beams,
+        batch_size=args.batch_size,
+        progress=True,
+        steps=args.steps,
+        beam_width=args.beam_width,
+        corrector=corrector,
+    )
+    rows = [
+        {"index": i, "text": t, "queries": int(q)}
+        for i, (t, q) in enumerate(zip(texts, inv.queries_, strict=True))
+    ]
     if references is not None:
         from inversion.metrics import evaluate
 
@@ -251,7 +277,8 @@ def _cmd_invert(args: argparse.Namespace) -> int:
         print(f"scores against the true texts: {summary}")
     with atomic_path(out) as tmp:
         tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    print(f"inverted {len(texts)} vectors -> {out}")
+    cost = f", {inv.queries_.mean():.1f} embedder queries per text" if args.steps else ""
+    print(f"inverted {len(texts)} vectors -> {out}{cost}")
     return 0
 
 

@@ -211,3 +211,35 @@ def test_audit_of_a_function_embedder(tmp_path, tiny_dir, capsys, monkeypatch):
     args[args.index("--embedder") + 1] = "py:my_client:nothing"
     assert main([*args, "--overwrite"]) == 1
     assert "cannot load 'nothing'" in capsys.readouterr().err
+
+
+def test_invert_with_correction_steps(tmp_path, tiny_dir, capsys):
+    """invert --steps N --beam-width B --corrector DIR: correction from the command line."""
+    import torch
+
+    from embedlens import load_embedder
+    from embedlens.tiny import tiny_causal_lm
+    from inversion.corrector import Corrector
+    from inversion.inverter import Inverter
+
+    torch.set_num_threads(1)
+    texts = ["the cat sat", "a dog ran", "red sun", "blue moon", "green tree", "old man"]
+    corpus = tmp_path / "texts.txt"
+    corpus.write_text("\n".join(texts))
+    emb = load_embedder(str(tiny_dir))
+    inv = Inverter(embedder=emb, decoder=tiny_causal_lm(seed=0), prefix_tokens=2, max_length=16)
+    inv.fit(texts, steps=2, batch_size=3, progress=False)
+    inv.save_pretrained(tmp_path / "inv")
+    corr = Corrector(decoder=tiny_causal_lm(seed=1), prefix_tokens=2, max_length=16)
+    corr.fit(texts, inverter=inv, steps=2, batch_size=3, progress=False)
+    corr.save_pretrained(tmp_path / "corr")
+    base = ["invert", "--inverter", str(tmp_path / "inv"), "--corpus", str(corpus)]
+    out = tmp_path / "fixed.jsonl"
+    # steps > 0 with no corrector anywhere: a one-line reason, nothing written
+    assert main([*base, "--steps", "2", "--out", str(out)]) == 1
+    assert "corrector" in capsys.readouterr().err and not out.exists()
+    args = [*base, "--steps", "2", "--beam-width", "2", "--corrector", str(tmp_path / "corr")]
+    assert main([*args, "--out", str(out)]) == 0, capsys.readouterr().err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(texts) and all(r["queries"] >= 1 for r in rows)
+    assert "embedder queries per text" in capsys.readouterr().out
