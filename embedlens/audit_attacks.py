@@ -226,7 +226,9 @@ class AttackRun:
     attack: Any = None
 
 
-def build_attack(spec: AttackSpec, ctx: AttackContext, X_train: np.ndarray) -> Any:
+def build_attack(
+    spec: AttackSpec, ctx: AttackContext, X_train: np.ndarray, *, time_limit: float | None = None
+) -> Any:
     """A fitted attack; trainable ones learn from ``(X_train, ctx.own_texts)``."""
     kind, emb = spec.kind, ctx.embedder
     if kind == "nearest-neighbour":
@@ -273,6 +275,7 @@ def build_attack(spec: AttackSpec, ctx: AttackContext, X_train: np.ndarray) -> A
             steps=steps,
             seed=ctx.seed,
             progress=ctx.progress,
+            time_limit=time_limit,
             **fit_opts,
         )
     raise ValueError(f"unknown attack {kind!r}: valid attacks are {_VALID}")
@@ -300,7 +303,10 @@ def run_attack(
     before = counter if isinstance(counter, int) else None
     own_queries = 0
     if attack is None:
-        attack = build_attack(spec, ctx, ctx.own_X if X_train is None else X_train)
+        # training may take half of a time share; decoding the victims gets the rest
+        limit = seconds / 2 if seconds is not None and spec.kind == "train-inverter" else None
+        X_own = ctx.own_X if X_train is None else X_train
+        attack = build_attack(spec, ctx, X_own, time_limit=limit)
         # a trainable attack needed the vectors of its own records: one query per record
         own_queries = len(ctx.own_texts) if spec.kind in TRAINABLE else 0
     train_seconds = time.perf_counter() - start
@@ -345,6 +351,11 @@ def run_attack(
         final = getattr(getattr(attack, "history_", None), "final_loss", None)
         loss = "" if final is None else f" (final loss {final:.2f})"
         trained = f"trained {_steps(attack)} steps in {train_seconds:.0f} s{loss}"
+        stop = [r for r in attack.history_.history if r.get("event") == "time_limit"]
+        if stop:
+            trained += (
+                f", stopped at step {stop[-1]['step']} of {stop[-1]['of']} by the time budget"
+            )
         note = trained if note is None else f"{trained}; {note}"
     return AttackRun(
         hyps,

@@ -267,6 +267,7 @@ def train(
     resume: bool = False,
     progress: bool | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
+    time_limit: float | None = None,
 ) -> TrainResult:
     """Train ``task`` on the pairs ``(X[i], texts[i])``.
 
@@ -294,6 +295,11 @@ def train(
     callback
         Called with every log record (an exception raised there stops the run, after any
         checkpoint of that step was written).
+    time_limit
+        Seconds of training (this call's, evaluation included) after which the run ends at the
+        step it reached, evaluated and checkpointed as a last step is; the log says
+        ``{"event": "time_limit"}``. The schedule stays that of ``config.steps``, so
+        ``resume=True`` later continues exactly where it stopped. ``None``: no limit.
 
     Returns
     -------
@@ -315,6 +321,8 @@ def train(
         if eval_X is None or len(eval_X) != len(eval_texts):
             raise ValueError("eval_X and eval_texts must both be given, one vector per text")
         eval_set = (check_matrix(eval_X, what="eval_X"), check_texts(eval_texts))
+    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
+        raise ValueError(f"time_limit must be a number of seconds > 0 or None, got {time_limit!r}")
     dev = torch.device(device)
     out = Path(out_dir) if out_dir is not None else None
     if resume and out is None:
@@ -468,7 +476,11 @@ def train(
                         "seconds": time.perf_counter() - began,
                     }
                 )
-            last = done == config.steps
+            out_of_time = (  # every process of a distributed run stops at the same step
+                time_limit is not None
+                and ddp.mean(float(time.perf_counter() - began >= time_limit), dev) > 0
+            )
+            last = done == config.steps or out_of_time
             if (
                 ddp.main
                 and eval_set is not None
@@ -483,7 +495,14 @@ def train(
                     state = {**run_info, "step": done, "truncated": truncated}
                     save_checkpoint(ckpt, module, optimizer, state)
                 ddp.barrier()  # nobody runs ahead of a checkpoint it might resume from
+            if out_of_time and done < config.steps:
+                emit({"event": "time_limit", "step": done, "of": config.steps})
+                logger.info(
+                    "time limit of %.0f s: stopped at step %d of %d", time_limit, done, config.steps
+                )
             flush()
+            if last:
+                break
         module.eval()
     result.steps = max(result.steps, start)
     return result

@@ -128,6 +128,7 @@ class Inverter(SoftPrefixModel):
         resume: bool = False,
         progress: bool | None = None,
         callback: Callable[[dict[str, Any]], None] | None = None,
+        time_limit: float | None = None,
     ) -> Inverter:
         """Train on ``texts``: embed them once, then learn to decode the vectors back.
 
@@ -136,7 +137,9 @@ class Inverter(SoftPrefixModel):
         embedding cache; by default ``out_dir/embeddings.sqlite`` when ``out_dir`` is given),
         ``out_dir`` (checkpoints, ``train_log.jsonl``, and the final model under
         ``out_dir/inverter``), ``resume`` (continue an interrupted run in ``out_dir``) and
-        ``callback`` (called with every log record). The run's log is kept in ``history_``.
+        ``callback`` (called with every log record) and ``time_limit`` (seconds of training after
+        which the run stops at the step it reached, checkpointed, so ``resume=True`` continues
+        it; ``history_.steps`` says how far it got). The run's log is kept in ``history_``.
         ``vectors`` are embeddings of ``texts`` computed elsewhere (for example defended
         vectors, to train an adaptive attacker); the texts are then not embedded again.
 
@@ -205,6 +208,7 @@ class Inverter(SoftPrefixModel):
             resume=resume,
             progress=progress,
             callback=callback,
+            time_limit=time_limit,
         )
         if out_dir is not None and ddp.main:
             self.save_pretrained(Path(out_dir) / "inverter")

@@ -370,6 +370,20 @@ def test_model_attacks_train_load_and_query(tiny_emb, tmp_path, one_torch_thread
     assert trained["note"].startswith("trained 3 steps") and trained["n_attacked"] == 6
     assert trained["queries_per_record"] == 0.0 and trained["training_queries"] > 0
     assert r.attacks[f"inverter:{saved}"]["status"] == "ran"
+    # a time budget caps the training too: 10,000 steps stop at the budget, and the note says so
+    capped = audit(
+        tiny_emb,
+        "pii",
+        records=6,
+        attacks=["train-inverter:10000"],
+        defenses=[],
+        bootstrap=0,
+        budget=2,
+        attack_options=options,
+        progress=False,
+    ).attacks["train-inverter:10000"]
+    assert capped["status"] == "ran", capped["reason"]
+    assert "of 10000 by the time budget" in capped["note"], capped["note"]
     guided = r.attacks["guided"]
     assert guided["status"] == "ran", guided["reason"]
     assert 0 < guided["queries_per_record"] <= 2 * 2 * 3  # beams x proposals x steps

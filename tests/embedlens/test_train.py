@@ -151,6 +151,30 @@ def test_resumed_run_equals_straight_run(tmp_path, emb):
         assert torch.equal(_weights(done)[k], want[k])
 
 
+def test_time_limit_stops_at_a_checkpointed_step_that_resume_continues(tmp_path, emb):
+    settings = {"steps": 3, "batch_size": 4, "lr": 1e-2, "warmup_steps": 1, "progress": False}
+    straight = _inverter(emb).fit(TEXTS, log_every=1, **settings)
+    out = tmp_path / "run"
+    # a limit any step overruns: the run stops after its first step, evaluated and saved
+    cut = _inverter(emb).fit(
+        TEXTS, out_dir=out, time_limit=1e-9, eval_texts=TEXTS[:2], log_every=1, **settings
+    )
+    assert cut.history_.steps == 1
+    events = [r for r in cut.history_.history if r.get("event") == "time_limit"]
+    assert events == [{"event": "time_limit", "step": 1, "of": 3}]
+    assert [r["step"] for r in cut.history_.history if r.get("event") == "eval"] == [1]
+    assert json.loads((out / "checkpoint" / "trainer_state.json").read_text())["step"] == 1
+    assert (out / "inverter" / "config.json").is_file()
+    resumed = _inverter(emb).fit(TEXTS, out_dir=out, resume=True, log_every=1, **settings)
+    assert resumed.history_.resumed_from == 1 and resumed.history_.steps == 3
+    want, got = _weights(straight), _weights(resumed)
+    for k in want:
+        torch.testing.assert_close(got[k], want[k], rtol=0, atol=0, msg=k)
+    for bad in (0, -1.0, "10s"):
+        with pytest.raises(ValueError, match="time_limit"):
+            _inverter(emb).fit(TEXTS, time_limit=bad, **settings)
+
+
 def test_resume_with_other_settings_is_refused(tmp_path, emb):
     out = tmp_path / "run"
     _inverter(emb).fit(TEXTS, steps=2, batch_size=2, out_dir=out, progress=False)
