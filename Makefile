@@ -37,12 +37,15 @@ typecheck: install
 test: install lint typecheck
 	$(PY) -m pytest -q --nbmake tests notebooks
 
-# The CPU benchmarks; benchmarks/inversion.py trains a real inverter and wants a GPU:
-# run it by hand (python benchmarks/inversion.py --device cuda --dtype bf16).
+# The CPU benchmarks. inversion.py, correction.py, guided_align.py and explain.py train real
+# models and want a GPU: run them by hand (e.g. python benchmarks/inversion.py --device cuda
+# --dtype bf16); benchmarks/RESULTS.md has the commands and the CPU budgets measured so far.
 bench: install
 	$(PY) benchmarks/embed.py
 	$(PY) benchmarks/probes.py
 	$(PY) benchmarks/maps.py
+	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/audit.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
