@@ -39,12 +39,27 @@ __all__ = [
     "Spliced",
     "Tokens",
     "add_lora",
+    "check_soft_prefix_params",
     "generate_from_embeds",
     "splice",
     "token_embedding_norm",
 ]
 
 IGNORE_INDEX = -100  # the label transformers' losses skip
+
+
+def check_soft_prefix_params(model: Any, modes: tuple[str, ...]) -> None:
+    """Check the settings every soft-prefix model shares (inverter, corrector, explainer).
+
+    ``model.finetune`` must be one of ``modes``; ``prefix_tokens``, ``max_length`` and
+    ``lora_rank`` positive integers.
+    """
+    if model.finetune not in modes:
+        raise ValueError(f"unknown finetune mode {model.finetune!r}: use one of {list(modes)}")
+    for name in ("prefix_tokens", "max_length", "lora_rank"):
+        value = getattr(model, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def token_embedding_norm(model: Any) -> float:

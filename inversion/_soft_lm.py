@@ -97,14 +97,9 @@ class SoftPrefixModel(ParamsMixin):
     # ------------------------------------------------------------------ building
 
     def _check_params(self) -> None:
-        if self.finetune not in FINETUNE_MODES:
-            raise ValueError(
-                f"unknown finetune mode {self.finetune!r}: use one of {list(FINETUNE_MODES)}"
-            )
-        for name in ("prefix_tokens", "max_length", "lora_rank"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        from interpret.soft_prompt import check_soft_prefix_params
+
+        check_soft_prefix_params(self, FINETUNE_MODES)
 
     def _resolve_embedder(self) -> Embedder:
         if self.embedder is None:
