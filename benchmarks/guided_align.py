@@ -63,6 +63,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--max-queries", type=int, default=600)
     parser.add_argument("--refine-rounds", type=int, default=1)
     parser.add_argument("--length-penalty", type=float, default=0.1)
+    parser.add_argument("--edit-queries", type=int, default=0, help="word-edit search queries")
+    parser.add_argument("--keywords", type=int, default=30)
+    parser.add_argument("--edits-per-round", type=int, default=100)
+    parser.add_argument("--edit-patience", type=int, default=10)
+    parser.add_argument("--edit-start", default="keyword", choices=("keyword", "best"))
     parser.add_argument("--steps", type=int, default=40, help="inverter training steps (0: none)")
     parser.add_argument("--inverter", type=Path, default=None, help="a trained MiniLM inverter")
     parser.add_argument("--aux", type=int, default=5000, help="texts for the NN and BoW attacks")
@@ -88,6 +93,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out_root = ROOT / "benchmarks" / "out"
     if args.quick:
         args.guided_eval, args.guided_max_length, args.max_queries = 2, 4, 40
+        args.edit_queries = min(args.edit_queries, 20)
         args.steps, args.eval, args.train_limit, args.pairs = 2, 4, 64, "10,20"
         args.batch_size, args.max_length, args.aux, args.bow_epochs = 4, 8, 64, 5
     suffix = "-quick" if args.quick else ""
@@ -235,6 +241,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             max_queries=args.max_queries,
             refine_rounds=args.refine_rounds,
             length_penalty=args.length_penalty,
+            keywords=args.keywords,
+            edit_queries=args.edit_queries,
+            edits_per_round=args.edits_per_round,
+            edit_patience=args.edit_patience,
+            edit_start=args.edit_start,
             device=args.device,
         )
         t0 = time.perf_counter()
@@ -249,7 +260,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "max_queries": args.max_queries,
                 "refine_rounds": args.refine_rounds,
                 "length_penalty": args.length_penalty,
+                "keywords": args.keywords,
+                "edit_queries": args.edit_queries,
+                "edits_per_round": args.edits_per_round,
+                "edit_patience": args.edit_patience,
+                "edit_start": args.edit_start,
             },
+            "vocabulary_queries_once": int(guided.vocabulary_queries_),
             "held_out": len(g_texts),
             **scores,
             "returned_cosine_mean": round(float(np.mean(guided.cosines_)), 4),

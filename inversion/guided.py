@@ -7,7 +7,11 @@ next tokens of every beam; each extended text is embedded (through the
 ranked by its cosine to the target vector plus a length term; the best ``beam_width`` survive.
 Optional refinement rounds prompt the LM with the best text found so far ("rewrite this") and
 search again from there; every text ever scored stays a candidate, so a round never makes the
-answer worse. The attack's cost is counted: ``queries_`` holds the embedder queries per text,
+answer worse. With ``edit_queries`` > 0 a word-level search follows: the words of a vocabulary
+(default: the LM tokenizer's whole words, embedded once) whose single-word embeddings lie closest
+to the target become keywords, and random one-word edits of the best text (insert or replace
+with a keyword or a function word, delete a word) are kept while the cosine rises. Keywords can
+also steer the LM: a ``prompt`` holding ``{keywords}`` lists them. The attack's cost is counted: ``queries_`` holds the embedder queries per text,
 and ``max_queries`` bounds them. (Zero-shot guided decoding as in Zhang et al. 2025, "Zero2Text"
 / ZSInvert: an LLM proposes, the similarity to the target decides.)
 
@@ -25,18 +29,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from embedlens._params import ParamsMixin
 from embedlens._utils import check_matrix, progress_bar
 from embedlens.models import Decoder
+from inversion._guided_lm import LMSearchMixin, TextState
+from inversion._lexical import FUNCTION_WORDS, edit_search, rank_keywords, tokenizer_words
 
 if TYPE_CHECKING:
-    import torch
-
     from embedlens.embedders import Embedder
 
 logger = logging.getLogger(__name__)
@@ -49,24 +52,7 @@ DEFAULT_REFINE_PROMPT = (
 )
 
 
-@dataclass
-class _TextState:
-    """What the search knows about one target: every scored text, the best one, the cost."""
-
-    seen: dict[str, float] = field(default_factory=dict)  # text -> cosine
-    best_text: str = ""
-    best_score: float = -np.inf
-    best_cos: float = -1.0
-    queries: int = 0
-
-
-@dataclass
-class _Beam:
-    row: int  # which target
-    ids: list[int]
-
-
-class GuidedInverter(ParamsMixin):
+class GuidedInverter(ParamsMixin, LMSearchMixin):
     """Invert embeddings with no training: LM-proposed beam search ranked by cosine.
 
     Parameters
@@ -96,8 +82,28 @@ class GuidedInverter(ParamsMixin):
         completion's); 0 ranks by cosine alone.
     patience
         Stop a text's search after this many steps without a better score.
+    keywords
+        Vocabulary words ranked closest to each target that the word search (and a ``prompt``
+        holding ``{keywords}``) uses; 0 turns the vocabulary off.
+    edit_queries
+        Embedder queries per text for the word-edit search after the LM search (0: none).
+    edits_per_round
+        Random edits scored per text per round of the word search; the best is kept when it
+        raises the cosine.
+    edit_patience
+        Stop a text's word search after this many rounds without a better cosine.
+    edit_start
+        Where the word search starts: ``"keyword"``, the target's top keyword alone (short
+        starts climb best: an LM sentence carries words the search must first delete), or
+        ``"best"``, the best text of the LM search. The LM's texts stay candidates either way,
+        and ``refine_rounds`` run after the word search, on its result.
+    vocabulary
+        The words ranked as keywords (``None``: the decoder tokenizer's whole-word tokens). Each
+        is embedded once per :class:`GuidedInverter` (``vocabulary_queries_``).
+    seed
+        Seed of the random edits.
     prompt, refine_prompt
-        The instruction (``refine_prompt`` holds ``{text}``); wrapped in the LM's chat template
+        The instruction (``refine_prompt`` holds ``{text}``, ``prompt`` may hold ``{keywords}``); wrapped in the LM's chat template
         when it has one.
     batch_size
         Targets searched together (the LM runs ``batch_size * beam_width`` rows).
@@ -114,6 +120,11 @@ class GuidedInverter(ParamsMixin):
         Embedder queries per text of the last :meth:`invert` call.
     cosines_ : ndarray of float
         Cosine between each returned text's embedding and its target.
+    keywords_ : list of list of str
+        The keywords of each target of the last call (empty without a vocabulary).
+    vocabulary_queries_ : int
+        Embedder queries spent once on the vocabulary (0 when none was needed); not part of
+        ``queries_``, since every later target reuses them.
 
     Examples
     --------
@@ -131,6 +142,13 @@ class GuidedInverter(ParamsMixin):
         "refine_rounds",
         "length_penalty",
         "patience",
+        "keywords",
+        "edit_queries",
+        "edits_per_round",
+        "edit_patience",
+        "edit_start",
+        "vocabulary",
+        "seed",
         "prompt",
         "refine_prompt",
         "batch_size",
@@ -152,6 +170,13 @@ class GuidedInverter(ParamsMixin):
         refine_rounds: int = 0,
         length_penalty: float = 0.0,
         patience: int = 4,
+        keywords: int = 30,
+        edit_queries: int = 0,
+        edits_per_round: int = 100,
+        edit_patience: int = 10,
+        edit_start: Literal["keyword", "best"] = "keyword",
+        vocabulary: Sequence[str] | None = None,
+        seed: int = 0,
         prompt: str = DEFAULT_PROMPT,
         refine_prompt: str = DEFAULT_REFINE_PROMPT,
         batch_size: int = 8,
@@ -169,6 +194,13 @@ class GuidedInverter(ParamsMixin):
         self.refine_rounds = refine_rounds
         self.length_penalty = length_penalty
         self.patience = patience
+        self.keywords = keywords
+        self.edit_queries = edit_queries
+        self.edits_per_round = edits_per_round
+        self.edit_patience = edit_patience
+        self.edit_start = edit_start
+        self.vocabulary = vocabulary
+        self.seed = seed
         self.prompt = prompt
         self.refine_prompt = refine_prompt
         self.batch_size = batch_size
@@ -180,7 +212,15 @@ class GuidedInverter(ParamsMixin):
     # ------------------------------------------------------------------ setup
 
     def _check_params(self) -> None:
-        for name in ("beam_width", "top_k", "max_length", "patience", "batch_size"):
+        for name in (
+            "beam_width",
+            "top_k",
+            "max_length",
+            "patience",
+            "batch_size",
+            "edits_per_round",
+            "edit_patience",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -188,8 +228,27 @@ class GuidedInverter(ParamsMixin):
             raise ValueError(
                 f"embed_batch_size must be a positive integer, got {self.embed_batch_size!r}"
             )
-        if not isinstance(self.refine_rounds, int) or self.refine_rounds < 0:
-            raise ValueError(f"refine_rounds must be an integer >= 0, got {self.refine_rounds!r}")
+        for name in ("refine_rounds", "keywords", "edit_queries", "seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        if self.edit_start not in ("keyword", "best"):
+            raise ValueError(f"edit_start must be 'keyword' or 'best', got {self.edit_start!r}")
+        if self.edit_queries > 0 and self.keywords == 0:
+            raise ValueError(
+                "edit_queries > 0 needs keywords > 0 (the edit search inserts vocabulary words)"
+            )
+        if "{keywords}" in self.prompt and self.keywords == 0:
+            raise ValueError("the prompt holds '{keywords}' but keywords=0: give keywords > 0")
+        if self.vocabulary is not None:
+            if isinstance(self.vocabulary, str) or not all(
+                isinstance(w, str) and w.strip() for w in self.vocabulary
+            ):
+                raise ValueError(
+                    "vocabulary must be a list of non-empty words (or None for the decoder's)"
+                )
+            if not len(self.vocabulary):
+                raise ValueError("vocabulary is empty: pass words, or None for the decoder's")
         mq = self.max_queries
         if mq is not None and (not isinstance(mq, int) or isinstance(mq, bool) or mq < 1):
             raise ValueError(f"max_queries must be None or a positive integer, got {mq!r}")
@@ -228,19 +287,6 @@ class GuidedInverter(ParamsMixin):
             banned[special] = True
             self._banned = banned.to(next(dec.model.parameters()).device)
 
-    def _prompt_ids(self, instruction: str) -> list[int]:
-        tok = self.decoder_.tokenizer
-        if getattr(tok, "chat_template", None):
-            ids = tok.apply_chat_template(
-                [{"role": "user", "content": instruction}],
-                add_generation_prompt=True,
-                tokenize=True,
-            )
-            if isinstance(ids, dict) or hasattr(ids, "keys"):  # a BatchEncoding
-                ids = ids["input_ids"]
-            return [int(i) for i in ids]
-        return [int(i) for i in tok(f"{instruction}\n", add_special_tokens=False)["input_ids"]]
-
     # ------------------------------------------------------------------ invert
 
     def invert(self, X: Any) -> list[str]:
@@ -264,12 +310,24 @@ class GuidedInverter(ParamsMixin):
         if (norms == 0).any():
             raise ValueError("X has all-zero rows: a zero vector has no direction to match")
         targets = targets / norms
-        states = [_TextState() for _ in range(len(targets))]
-        base = self._prompt_ids(self.prompt)
+        states = [TextState() for _ in range(len(targets))]
+        if self.keywords > 0 and (self.edit_queries > 0 or "{keywords}" in self.prompt):
+            words, vectors = self._vocabulary()
+            self.keywords_ = rank_keywords(vectors, words, targets, self.keywords)
+        else:
+            self.keywords_ = [[] for _ in range(len(targets))]
+        if not hasattr(self, "vocabulary_queries_"):
+            self.vocabulary_queries_ = 0
         starts = range(0, len(targets), self.batch_size)
         for s in progress_bar(starts, progress=self.progress, total=len(starts), desc="guided"):
             rows = list(range(s, min(s + self.batch_size, len(targets))))
-            self._search(rows, [base] * len(rows), targets, states)
+            prompts = [
+                self._prompt_ids(self.prompt.replace("{keywords}", ", ".join(self.keywords_[r])))
+                for r in rows
+            ]
+            self._search(rows, prompts, targets, states)
+            if self.edit_queries > 0:
+                self._edit(rows, targets, states)
             for _ in range(self.refine_rounds):
                 prompts = [
                     self._prompt_ids(self.refine_prompt.format(text=states[r].best_text))
@@ -280,154 +338,73 @@ class GuidedInverter(ParamsMixin):
         self.cosines_ = np.array([st.best_cos for st in states], dtype=np.float64)
         return [st.best_text for st in states]
 
-    def _score(self, cosine: float, n_tokens: int) -> float:
-        return cosine + float(self.length_penalty) * n_tokens / self.max_length
-
-    def _embed_cosines(self, texts: list[str], rows: list[int], targets: np.ndarray) -> np.ndarray:
-        vecs = np.asarray(
-            self.embedder_.embed(texts, batch_size=self.embed_batch_size, progress=False),
-            dtype=np.float64,
-        )
-        if vecs.shape != (len(texts), targets.shape[1]):
-            raise ValueError(
-                f"embedder {self.embedder_.name!r} returned shape {vecs.shape} for {len(texts)} "
-                f"texts, expected ({len(texts)}, {targets.shape[1]})"
+    def _vocabulary(self) -> tuple[list[str], np.ndarray]:
+        """The keyword vocabulary and its unit embeddings, computed once per vocabulary."""
+        key = None if self.vocabulary is None else tuple(self.vocabulary)
+        if getattr(self, "_vocabulary_key", ()) != key or not hasattr(self, "vocabulary_words_"):
+            if key is None:
+                words = tokenizer_words(self.decoder_.tokenizer)
+            else:
+                words = list(dict.fromkeys(w.strip() for w in key))
+            logger.info("GuidedInverter: embedding a vocabulary of %d words once", len(words))
+            vecs = np.asarray(
+                self.embedder_.embed(words, batch_size=self.embed_batch_size, progress=False),
+                dtype=np.float64,
             )
-        norms = np.maximum(np.linalg.norm(vecs, axis=1), 1e-12)
-        return np.einsum("ij,ij->i", vecs, targets[rows]) / norms
-
-    def _search(
-        self,
-        rows: list[int],
-        prompts: Sequence[list[int]],
-        targets: np.ndarray,
-        states: list[_TextState],
-    ) -> None:
-        """One guided beam search for the targets ``rows``, each from its own prompt."""
-        import torch
-
-        model, tok = self.decoder_.model, self.decoder_.tokenizer
-        device = next(model.parameters()).device
-        width = max(len(p) for p in prompts)
-        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        ids = torch.full((len(prompts), width), int(pad), dtype=torch.long)
-        mask = torch.zeros((len(prompts), width), dtype=torch.long)
-        for i, p in enumerate(prompts):  # left padding: every row ends at the same position
-            ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
-            mask[i, width - len(p) :] = 1
-        ids, mask = ids.to(device), mask.to(device)
-        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-        cache_arg = _cache_argument(model)
-        beams = [_Beam(row=r, ids=[]) for r in rows]
-        stall = {r: 0 for r in rows}  # steps without a better score in this search
-        local = {r: -np.inf for r in rows}
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.no_grad():
-                out = model(
-                    input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True
+            if vecs.shape != (len(words), int(self.embedder_.dim)) or not np.isfinite(vecs).all():
+                raise ValueError(
+                    f"embedder {self.embedder_.name!r} returned {vecs.shape} (or non-finite "
+                    f"values) for {len(words)} vocabulary words"
                 )
-                cache, logits = _cache_of(out), out.logits[:, -1]
-                last_pos = positions[:, -1]
-                for _step in range(self.max_length):
-                    chosen = self._step(beams, logits, targets, states, stall, local)
-                    if not chosen:
-                        break
-                    parents = torch.tensor([p for p, _ in chosen], dtype=torch.long, device=device)
-                    new_tok = torch.tensor([t for _, t in chosen], dtype=torch.long, device=device)
-                    beams = [_Beam(beams[p].row, [*beams[p].ids, t]) for p, t in chosen]
-                    cache = _reorder(cache, parents)
-                    mask = torch.cat(
-                        [mask.index_select(0, parents), torch.ones_like(new_tok)[:, None]], dim=1
-                    )
-                    last_pos = last_pos.index_select(0, parents) + 1
-                    out = model(
-                        input_ids=new_tok[:, None],
-                        attention_mask=mask,
-                        position_ids=last_pos[:, None],
-                        use_cache=True,
-                        **{cache_arg: cache},
-                    )
-                    cache, logits = _cache_of(out), out.logits[:, -1]
-        finally:
-            model.train(was_training)
+            vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+            self.vocabulary_words_, self.vocabulary_embeddings_ = words, vecs
+            self.vocabulary_queries_ = len(words)
+            self._vocabulary_key = key
+        return self.vocabulary_words_, self.vocabulary_embeddings_
 
-    def _step(
-        self,
-        beams: list[_Beam],
-        logits: torch.Tensor,
-        targets: np.ndarray,
-        states: list[_TextState],
-        stall: dict[int, int],
-        local: dict[int, float],
-    ) -> list[tuple[int, int]]:
-        """Propose, score and select: the ``(parent beam, next token)`` pairs that survive."""
-        import torch
+    def _edit(self, rows: list[int], targets: np.ndarray, states: list[TextState]) -> None:
+        """The word-edit search from each row's start text, within its share of the budget."""
+        starts, budgets = {}, {}
+        for r in rows:
+            st = states[r]
+            start = st.best_text if self.edit_start == "best" and st.best_text else None
+            start = start or self.keywords_[r][0]
+            left = self.edit_queries
+            if self.max_queries is not None:  # scoring a new start costs a query too
+                left = min(left, self.max_queries - st.queries - (start not in st.seen))
+            if left > 0:
+                starts[r], budgets[r] = start, left
+        active = list(budgets)
+        if not active:
+            return
 
-        tok = self.decoder_.tokenizer
-        logp = torch.log_softmax(logits.float(), dim=-1)
-        logp = logp.masked_fill(self._banned[: logp.shape[-1]], -torch.inf)
-        k = min(self.top_k, logp.shape[-1])
-        top_v, top_i = logp.topk(k, dim=-1)
-        top_v, top_i = top_v.cpu().numpy(), top_i.cpu().numpy()
-        # every proposal: (row, parent, token, lm logprob), decoded in one call
-        proposals = [
-            (b.row, p, int(top_i[p, j]), float(top_v[p, j]))
-            for p, b in enumerate(beams)
-            for j in range(k)
-            if np.isfinite(top_v[p, j])
-        ]
-        texts = tok.batch_decode(
-            [[*beams[p].ids, t] for _, p, t, _ in proposals], skip_special_tokens=True
+        def score(texts: list[str], local: list[int]) -> list[float]:
+            rr = [active[i] for i in local]
+            fresh = list(dict.fromkeys((t, r) for t, r in zip(texts, rr, strict=True)))
+            fresh = [(t, r) for t, r in fresh if t not in states[r].seen]
+            if fresh:
+                cos = self._embed_cosines([t for t, _ in fresh], [r for _, r in fresh], targets)
+                for (t, r), c in zip(fresh, cos, strict=True):
+                    states[r].seen[t] = float(c)
+                    states[r].queries += 1
+            return [states[r].seen[t] for t, r in zip(texts, rr, strict=True)]
+
+        found = edit_search(
+            [starts[r] for r in active],
+            [[*self.keywords_[r], *FUNCTION_WORDS] for r in active],
+            score,
+            budgets=[budgets[r] for r in active],
+            per_round=self.edits_per_round,
+            max_words=self.max_length,
+            patience=self.edit_patience,
+            seed=self.seed + active[0],
         )
-        by_row: dict[int, dict[str, tuple[float, int, int]]] = {}
-        for (row, p, t, lp), text in zip(proposals, texts, strict=True):
-            text = text.strip()
-            if not text:
-                continue
-            current = by_row.setdefault(row, {})
-            if text not in current or lp > current[text][0]:  # one candidate per distinct text
-                current[text] = (lp, p, t)
-        # the texts to embed: unseen ones, within each row's remaining budget, likeliest first
-        to_embed: list[str] = []
-        to_rows: list[int] = []
-        for row, cands in by_row.items():
-            st = states[row]
-            fresh = sorted((t for t in cands if t not in st.seen), key=lambda t: -cands[t][0])
-            if self.max_queries is not None:
-                left = max(0, self.max_queries - st.queries)
-                for dropped in fresh[left:]:
-                    del cands[dropped]
-                fresh = fresh[:left]
-            to_embed.extend(fresh)
-            to_rows.extend([row] * len(fresh))
-        if to_embed:
-            cos = self._embed_cosines(to_embed, to_rows, targets)
-            for text, row, c in zip(to_embed, to_rows, cos, strict=True):
-                states[row].seen[text] = float(c)
-                states[row].queries += 1
-        chosen: list[tuple[int, int]] = []
-        for row, cands in by_row.items():
-            st = states[row]
-            ranked = sorted(
-                cands.items(),
-                key=lambda item: -self._score(st.seen[item[0]], len(beams[item[1][1]].ids) + 1),
-            )
-            if not ranked:
-                continue
-            text, (_, p, _) = ranked[0]
-            score = self._score(st.seen[text], len(beams[p].ids) + 1)
-            if score > st.best_score:  # the answer: the best text of every search so far
-                st.best_text, st.best_score, st.best_cos = text, score, st.seen[text]
-            stall[row] = 0 if score > local[row] else stall[row] + 1
-            local[row] = max(local[row], score)
-            if stall[row] >= self.patience:
-                continue
-            if self.max_queries is not None and st.queries >= self.max_queries:
-                continue
-            chosen.extend((p, t) for _, (_, p, t) in ranked[: self.beam_width])
-        return chosen
+        tok = self.decoder_.tokenizer
+        for r, (text, cos, _) in zip(active, found, strict=True):
+            st = states[r]
+            if cos > st.best_cos or not st.best_text:
+                n_tokens = len(tok(text, add_special_tokens=False)["input_ids"])
+                st.best_text, st.best_cos, st.best_score = text, cos, self._score(cos, n_tokens)
 
     def __repr__(self) -> str:
         emb = self.embedder if isinstance(self.embedder, str) else self.embedder.name
@@ -436,27 +413,3 @@ class GuidedInverter(ParamsMixin):
             f"GuidedInverter(embedder={emb!r}, decoder={dec!r}, beam_width={self.beam_width}, "
             f"top_k={self.top_k}, max_length={self.max_length}, max_queries={self.max_queries})"
         )
-
-
-def _reorder(cache: Any, index: torch.Tensor) -> Any:
-    """Select the rows ``index`` of a key/value cache (a transformers ``Cache`` or tuples)."""
-    if hasattr(cache, "reorder_cache"):
-        cache.reorder_cache(index)
-        return cache
-    return tuple(tuple(t.index_select(0, index) for t in layer) for layer in cache)
-
-
-def _cache_argument(model: Any) -> str:
-    """The name of the key/value cache argument of ``model.forward`` (transformers renamed it)."""
-    import inspect
-
-    params = inspect.signature(model.forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
-
-
-def _cache_of(output: Any) -> Any:
-    """The key/value cache of a model output, under its new or its old name."""
-    for key in ("cache", "past_key_values"):
-        if key in output and output[key] is not None:
-            return output[key]
-    raise RuntimeError("the language model returned no key/value cache: pass use_cache=True")
