@@ -72,9 +72,8 @@ def test_edits_are_one_word_edits_within_the_length_cap():
     for e in edits:
         assert 2 <= len(e) <= 4
         if len(e) == 3:  # a replacement changes one place, a move keeps the multiset
-            assert sum(a != b for a, b in zip(e, current, strict=True)) == 1 or sorted(
-                e
-            ) == sorted(current)
+            changed = sum(a != b for a, b in zip(e, current, strict=True))
+            assert changed == 1 or sorted(e) == sorted(current)
     assert all(len(e) <= 3 for e in _edits(current, ["dog"], 40, 3, rng))  # no insert at cap
 
 
