@@ -287,6 +287,24 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
             banned[special] = True
             self._banned = banned.to(next(dec.model.parameters()).device)
 
+    def prepare(self) -> GuidedInverter:
+        """Load the models and, when the word search or a ``{keywords}`` prompt needs it, embed
+        the vocabulary now (else the first :meth:`invert` does). Returns ``self``.
+
+        The vocabulary's embedder queries (``vocabulary_queries_``) are a one-time cost; an
+        audit calls this first, so that cost is counted apart from the per-text queries.
+        """
+        self._check_params()
+        self._setup()
+        if self._needs_vocabulary():
+            self._vocabulary()
+        elif not hasattr(self, "vocabulary_queries_"):
+            self.vocabulary_queries_ = 0
+        return self
+
+    def _needs_vocabulary(self) -> bool:
+        return self.keywords > 0 and (self.edit_queries > 0 or "{keywords}" in self.prompt)
+
     # ------------------------------------------------------------------ invert
 
     def invert(self, X: Any) -> list[str]:
@@ -311,7 +329,7 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
             raise ValueError("X has all-zero rows: a zero vector has no direction to match")
         targets = targets / norms
         states = [TextState() for _ in range(len(targets))]
-        if self.keywords > 0 and (self.edit_queries > 0 or "{keywords}" in self.prompt):
+        if self._needs_vocabulary():
             words, vectors = self._vocabulary()
             self.keywords_ = rank_keywords(vectors, words, targets, self.keywords)
         else:

@@ -39,6 +39,7 @@ DEVICE = "cpu"
 N_SECRETS = None     # leaked vectors decoded zero-shot (2 / 10)
 MAX_LENGTH = None    # tokens per decoded text (6 / 24)
 MAX_QUERIES = None   # embedder queries allowed per text (30 / 400)
+EDIT_QUERIES = None  # queries of the word-edit search per text (60 / 1800)
 N_AUX = None         # texts the MiniLM attack knows (200 / 5000)
 PAIRS = None         # alignment sizes N (10, 50, 150 / 10, 100, 1000)
 N_EVAL = None        # held-out texts for the transfer curve (12 / 200)
@@ -53,6 +54,7 @@ LAYER = 3            # the second embedder: MiniLM's mean-pooled hidden states a
 n_secrets = pick(N_SECRETS, 2, 10)
 max_length = pick(MAX_LENGTH, 6, 24)
 max_queries = pick(MAX_QUERIES, 30, 400)
+edit_queries = pick(EDIT_QUERIES, 60, 1800)
 n_aux = pick(N_AUX, 200, 5000)
 pairs = pick(PAIRS, (10, 50, 150), (10, 100, 1000))
 n_eval = pick(N_EVAL, 12, 200)
@@ -114,6 +116,38 @@ pd.DataFrame({
     (
         "code",
         """inversion.evaluate(secrets, recovered, embedder=api, bootstrap=0).metrics""",
+    ),
+    (
+        "md",
+        """### Adding a word search
+
+A language model's proposals are fluent but generic. A mean-pooled embedder keeps much of a
+text's vocabulary, so the attack can also ask it word by word: each word of the LM tokenizer's
+vocabulary is embedded once (a fixed cost, `vocabulary_queries_`, shared by every later
+target), the words closest to the leaked vector become its keywords, and random one-word edits
+(insert or replace with a keyword or a function word, delete, move) are kept while the cosine
+to the target rises (`edit_queries` per text). The result reads like a bag of words, but it
+holds many of the secret's words.""",
+    ),
+    (
+        "code",
+        """words_attack = inversion.GuidedInverter(
+    embedder=api, decoder="smollm2", beam_width=2, top_k=4, max_length=max_length,
+    max_queries=max_queries + edit_queries, edit_queries=edit_queries, keywords=30,
+    length_penalty=0.1, device=DEVICE,
+)
+start = time.perf_counter()
+found = words_attack.invert(leaked)
+print(f"{time.perf_counter() - start:.1f} s, vocabulary of "
+      f"{words_attack.vocabulary_queries_} words embedded once")
+pd.DataFrame({
+    "secret": secrets, "recovered": found, "cosine": words_attack.cosines_.round(3),
+    "queries": words_attack.queries_, "keywords": [", ".join(k[:6]) for k in words_attack.keywords_],
+})""",
+    ),
+    (
+        "code",
+        """inversion.evaluate(secrets, found, embedder=api, bootstrap=0).metrics""",
     ),
     (
         "md",

@@ -123,6 +123,16 @@ def test_word_search_raises_the_cosine_and_counts_every_query(tiny_emb, lm, one_
     assert len(emb.texts) - before == int(g.queries_.sum())
 
 
+def test_prepare_embeds_the_vocabulary_up_front(tiny_emb, lm, one_torch_thread):
+    emb = _Recording(tiny_emb)
+    g = GuidedInverter(embedder=emb, decoder=lm, max_length=4, edit_queries=20, vocabulary=VOCAB)
+    assert g.prepare() is g and emb.texts == VOCAB and g.vocabulary_queries_ == len(VOCAB)
+    g.invert(tiny_emb.embed(TEXTS[:2]))
+    assert len(emb.texts) == len(VOCAB) + int(g.queries_.sum())
+    plain = GuidedInverter(embedder=emb, decoder=lm).prepare()  # no word search: no vocabulary
+    assert plain.vocabulary_queries_ == 0 and len(emb.texts) == len(VOCAB) + int(g.queries_.sum())
+
+
 def test_word_search_stays_within_max_queries(tiny_emb, lm, one_torch_thread):
     emb = _Recording(tiny_emb)
     g = GuidedInverter(
