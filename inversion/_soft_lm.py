@@ -11,7 +11,6 @@ what its projector is (:meth:`SoftPrefixModel._make_projector`), how it learns
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -21,17 +20,19 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import numpy as np
 
 from embedlens._params import ParamsMixin
-from embedlens._utils import atomic_path, check_matrix
+from embedlens._utils import check_matrix
 from embedlens.models import Decoder
 from embedlens.saving import (
-    CONFIG_FILE,
-    FORMAT_VERSION,
-    WEIGHTS_FILE,
-    embedder_record,
-    read_config,
-    resolve_dir,
-    resolve_saved_embedder,
-    without_adapters,
+    DECODER_DIR,
+    decoder_record,
+    decoder_to_store,
+    load_soft_prefix_weights,
+    open_soft_prefix_dir,
+    soft_prefix_config,
+    soft_prefix_kwargs,
+    soft_prefix_state,
+    soft_prefix_weights,
+    write_soft_prefix_dir,
 )
 
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ __all__ = ["DECODER_DIR", "FINETUNE_MODES", "Finetune", "SoftPrefixModel"]
 
 Finetune = Literal["projector", "lora", "full"]
 FINETUNE_MODES: tuple[str, ...] = ("projector", "lora", "full")
-DECODER_DIR = "decoder"
 FINGERPRINT_SAMPLE = 4096  # values per tensor that a model's fingerprint reads
 
 M = TypeVar("M", bound="SoftPrefixModel")
@@ -218,10 +218,6 @@ class SoftPrefixModel(ParamsMixin):
 
     # ------------------------------------------------------------------ save / load
 
-    def _trained_lm_params(self) -> dict[str, torch.Tensor]:
-        model = self.decoder_.model
-        return {k: p for k, p in model.named_parameters() if p.requires_grad}
-
     def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
         """Write ``config.json`` and ``model.safetensors`` to the directory ``path`` (atomically).
 
@@ -230,29 +226,9 @@ class SoftPrefixModel(ParamsMixin):
         referenced by that name; one given as a loaded :class:`Decoder` is written to
         ``path/decoder`` so the directory is self-contained.
         """
-        from safetensors.torch import save_file
-
-        import embedlens
-
         self._check_fitted()
-        weights = {f"projector.{k}": v for k, v in self.projector_.state_dict().items()}
-        weights.update({f"lm.{k}": v for k, v in self._trained_lm_params().items()})
-        weights = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
-        spec = self.decoder if isinstance(self.decoder, str) else None
-        if spec is not None and not spec.startswith("t5:") and Path(spec).expanduser().is_dir():
-            spec = str(Path(spec).expanduser().resolve())
-        emb = self.embedder_
-        config = {
-            "format_version": FORMAT_VERSION,
-            "embedlens_version": embedlens.__version__,
-            "class": type(self).__name__,
-            "embedder": embedder_record(emb),
-            "decoder": {
-                "spec": spec,
-                "stored": DECODER_DIR if spec is None else None,
-                "name": self.decoder_.name,
-                "is_encoder_decoder": self.is_seq2seq_,
-            },
+        record = decoder_record(self.decoder, self.decoder_, is_encoder_decoder=self.is_seq2seq_)
+        settings = {
             "prefix_tokens": self.prefix_tokens,
             "finetune": self.finetune,
             "max_length": self.max_length,
@@ -261,16 +237,10 @@ class SoftPrefixModel(ParamsMixin):
             "projector": self.projector_.config(),
             **self._extra_config(),
         }
-        with atomic_path(path) as tmp:
-            tmp.mkdir(parents=True)
-            save_file(weights, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
-            if spec is None:  # the base LM as given (untrained: the trained part is above)
-                given = self.decoder if isinstance(self.decoder, Decoder) else self.decoder_
-                without_adapters(given.model).save_pretrained(tmp / DECODER_DIR)
-                self.decoder_.tokenizer.save_pretrained(tmp / DECODER_DIR)
-            self._save_extra(tmp)
-            (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
-        return Path(path)
+        config = soft_prefix_config(type(self).__name__, self.embedder_, record, settings)
+        store = decoder_to_store(self.decoder, self.decoder_) if record["stored"] else None
+        weights = soft_prefix_weights(self.module_)
+        return write_soft_prefix_dir(path, weights, config, store, self._save_extra)
 
     @classmethod
     def from_pretrained(
@@ -298,51 +268,22 @@ class SoftPrefixModel(ParamsMixin):
         --------
         >>> inv = Inverter.from_pretrained("runs/minilm/inverter")  # doctest: +SKIP
         """
-        from safetensors.torch import load_file
-
-        root = resolve_dir(path)
-        config = read_config(root, cls.__name__)
-        emb = resolve_saved_embedder(config["embedder"], embedder, root)
-        saved = config["embedder"]
-        dec_cfg = config["decoder"]
-        stored = root / dec_cfg["stored"] if dec_cfg.get("stored") and decoder is None else None
+        saved = open_soft_prefix_dir(path, cls.__name__, embedder=embedder, decoder=decoder)
+        config = saved.config
         inv = cls(
-            embedder=emb,
-            decoder=decoder if decoder is not None else (dec_cfg["spec"] or str(stored)),
-            prefix_tokens=int(config["prefix_tokens"]),
-            finetune=config["finetune"],
-            max_length=int(config["max_length"]),
-            hidden=config.get("hidden"),
-            lora_rank=int(config.get("lora_rank", 16)),
+            embedder=saved.embedder,
+            decoder=saved.decoder,
+            **soft_prefix_kwargs(config),
             device=device,
             dtype=dtype,
         )
-        inv.embedder_ = emb
-        inv._build(int(saved["dim"]), stored=stored)
-        if stored is not None:  # re-saving copies the decoder again instead of pointing here
+        inv.embedder_ = saved.embedder
+        inv._build(int(config["embedder"]["dim"]), stored=saved.stored)
+        if saved.stored is not None:  # re-saving copies the decoder again instead of pointing here
             inv.decoder = inv.decoder_
-        weights = load_file(str(root / WEIGHTS_FILE))
-        inv._load_weights(weights)
-        inv._load_extra(root, config)
+        load_soft_prefix_weights(saved.root, inv.module_)
+        inv._load_extra(saved.root, config)
         return inv
-
-    def _load_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        import torch
-
-        proj = {k[len("projector.") :]: v for k, v in weights.items() if k.startswith("projector.")}
-        lm = {k[len("lm.") :]: v for k, v in weights.items() if k.startswith("lm.")}
-        self.projector_.load_state_dict(proj)
-        expected = self._trained_lm_params()
-        if set(lm) != set(expected):
-            missing = sorted(set(expected) - set(lm))[:3]
-            extra = sorted(set(lm) - set(expected))[:3]
-            raise ValueError(
-                f"saved LM weights do not match the model (missing {missing}, unexpected {extra})"
-            )
-        with torch.no_grad():
-            for k, p in expected.items():
-                p.copy_(lm[k].to(p.device, p.dtype))
-        self.module_.eval()
 
     def _extra_config(self) -> dict[str, Any]:
         """What a subclass adds to ``config.json``."""
@@ -364,8 +305,7 @@ class SoftPrefixModel(ParamsMixin):
         from embedlens.embedder_base import hash_state
 
         self._check_fitted()
-        full = {f"projector.{k}": v for k, v in self.projector_.state_dict().items()}
-        full.update({f"lm.{k}": v for k, v in self._trained_lm_params().items()})
+        full = soft_prefix_state(self.module_)
         # the base LM by its weights, not its name (a name changes when the LM is stored)
         full["lm_input_embeddings"] = self.decoder_.model.get_input_embeddings().weight
         extra = {
