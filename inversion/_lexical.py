@@ -104,15 +104,23 @@ def edit_search(
     max_words: int,
     patience: int,
     seed: int,
+    refresh: Callable[[int, str], Sequence[str]] | None = None,
+    refresh_after: int = 3,
+    word_cost: float = 0.0,
 ) -> list[tuple[str, float, int]]:
     """Hill-climb each start text by word edits; all targets' edits are scored in one call.
 
     ``score(texts, rows)`` returns the cosine of each text to the target of its row (``rows``
     index ``starts``) and may answer repeated texts from a cache; it is called once per round.
+    An edit is kept when it raises cosine - ``word_cost`` x words (so a word that adds less
+    than ``word_cost`` of cosine is not worth keeping); the cosine returned is the plain one.
     A row stops when its budget of scored edits is spent or after ``patience`` rounds without
-    a better cosine. Returns ``(best text, its cosine, edits scored)`` per row.
+    a better cosine. With ``refresh``, a row that has gone ``refresh_after`` rounds without a
+    better cosine asks ``refresh(row, text)`` for more candidate words (new ones join its pool)
+    before it goes on. Returns ``(best text, its cosine, edits scored)`` per row.
     """
     rng = random.Random(seed)
+    pools = [list(dict.fromkeys(c)) if c else ["the"] for c in candidates]
     current = [s.split() for s in starts]
     best = list(score(list(starts), list(range(len(starts)))))
     used = [0] * len(starts)
@@ -126,8 +134,10 @@ def edit_search(
             if left <= 0 or stall[r] >= patience:
                 proposals.append([])
                 continue
-            pool = candidates[r] if candidates[r] else ("the",)
-            edits = _edits(words, pool, min(per_round, left), max_words, rng)
+            if refresh is not None and stall[r] == refresh_after:
+                known = set(pools[r])
+                pools[r].extend(w for w in refresh(r, " ".join(words)) if w not in known)
+            edits = _edits(words, pools[r], min(per_round, left), max_words, rng)
             proposals.append(edits)
             texts.extend(" ".join(e) for e in edits)
             rows.extend([r] * len(edits))
@@ -139,10 +149,11 @@ def edit_search(
         for r, edits in enumerate(proposals):
             if not edits:
                 continue
-            chunk = cos[at : at + len(edits)]
+            chunk = np.asarray(cos[at : at + len(edits)], dtype=np.float64)
             at += len(edits)
-            j = int(np.argmax(chunk))
-            if chunk[j] > best[r]:
+            adjusted = chunk - word_cost * np.array([len(e) for e in edits])
+            j = int(np.argmax(adjusted))
+            if adjusted[j] > best[r] - word_cost * len(current[r]):
                 best[r], current[r], stall[r] = float(chunk[j]), edits[j], 0
             else:
                 stall[r] += 1

@@ -91,12 +91,20 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
         Random edits scored per text per round of the word search; the best is kept when it
         raises the cosine.
     edit_patience
-        Stop a text's word search after this many rounds without a better cosine.
+        Stop a text's word search after this many rounds without a better cosine. After a
+        third of them, its keywords grow by the words closest to what the text still misses
+        (the vocabulary ranked against the part of the target orthogonal to the text's
+        embedding: one more query).
     edit_start
         Where the word search starts: ``"keyword"``, the target's top keyword alone (short
         starts climb best: an LM sentence carries words the search must first delete), or
         ``"best"``, the best text of the LM search. The LM's texts stay candidates either way,
         and ``refine_rounds`` run after the word search, on its result.
+    word_penalty
+        The cosine a word must add to be kept by the word search: an edit is kept when it
+        raises cosine - ``word_penalty`` x words. Without it the search keeps filler words
+        that add almost nothing (on 20 held-out WordNet texts with MiniLM, 0.008 raised token
+        F1 from 0.54 to 0.64 at the same cosine, 0.94).
     vocabulary
         The words ranked as keywords (``None``: the decoder tokenizer's whole-word tokens). Each
         is embedded once per :class:`GuidedInverter` (``vocabulary_queries_``).
@@ -147,6 +155,7 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
         "edits_per_round",
         "edit_patience",
         "edit_start",
+        "word_penalty",
         "vocabulary",
         "seed",
         "prompt",
@@ -175,6 +184,7 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
         edits_per_round: int = 100,
         edit_patience: int = 10,
         edit_start: Literal["keyword", "best"] = "keyword",
+        word_penalty: float = 0.008,
         vocabulary: Sequence[str] | None = None,
         seed: int = 0,
         prompt: str = DEFAULT_PROMPT,
@@ -199,6 +209,7 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
         self.edits_per_round = edits_per_round
         self.edit_patience = edit_patience
         self.edit_start = edit_start
+        self.word_penalty = word_penalty
         self.vocabulary = vocabulary
         self.seed = seed
         self.prompt = prompt
@@ -252,6 +263,9 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
         mq = self.max_queries
         if mq is not None and (not isinstance(mq, int) or isinstance(mq, bool) or mq < 1):
             raise ValueError(f"max_queries must be None or a positive integer, got {mq!r}")
+        wp = self.word_penalty
+        if isinstance(wp, bool) or not isinstance(wp, (int, float)) or not 0 <= wp < 1:
+            raise ValueError(f"word_penalty must be a number in [0, 1), got {wp!r}")
         if not np.isfinite(float(self.length_penalty)):
             raise ValueError(f"length_penalty must be finite, got {self.length_penalty!r}")
         if "{text}" not in self.refine_prompt:
@@ -416,6 +430,9 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
             max_words=self.max_length,
             patience=self.edit_patience,
             seed=self.seed + active[0],
+            refresh=lambda i, text: self._residual_keywords(active[i], text, targets, states),
+            refresh_after=max(1, self.edit_patience // 3),
+            word_cost=float(self.word_penalty),
         )
         tok = self.decoder_.tokenizer
         for r, (text, cos, _) in zip(active, found, strict=True):
@@ -423,6 +440,29 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
             if cos > st.best_cos or not st.best_text:
                 n_tokens = len(tok(text, add_special_tokens=False)["input_ids"])
                 st.best_text, st.best_cos, st.best_score = text, cos, self._score(cos, n_tokens)
+
+    def _residual_keywords(
+        self, row: int, text: str, targets: np.ndarray, states: list[TextState]
+    ) -> list[str]:
+        """Words toward what ``text`` still misses: the vocabulary ranked by cosine to the part
+        of the target orthogonal to ``text``'s embedding (one query; none when out of budget)."""
+        st = states[row]
+        if self.max_queries is not None and st.queries >= self.max_queries:
+            return []
+        vec = np.asarray(
+            self.embedder_.embed([text], batch_size=1, progress=False), dtype=np.float64
+        )[0]
+        st.queries += 1
+        norm = float(np.linalg.norm(vec))
+        if not np.isfinite(norm) or norm == 0:
+            return []
+        vec /= norm
+        residual = targets[row] - float(targets[row] @ vec) * vec
+        if float(np.linalg.norm(residual)) < 1e-9:
+            return []
+        words, vectors = self._vocabulary()
+        residual /= np.linalg.norm(residual)
+        return rank_keywords(vectors, words, residual[None, :], max(1, self.keywords // 2))[0]
 
     def __repr__(self) -> str:
         emb = self.embedder if isinstance(self.embedder, str) else self.embedder.name

@@ -102,6 +102,30 @@ def test_edit_search_climbs_and_keeps_its_budget():
     assert cos2 >= score(["tree"], [0])[0]  # never below its start
 
 
+def test_word_cost_drops_filler_and_refresh_brings_new_words():
+    goal = {"red", "hat", "cat"}
+
+    def recall(texts, rows):  # filler words neither help nor hurt
+        return [len(goal & set(t.split())) / len(goal) for t in texts]
+
+    kwargs = {"budgets": [400], "per_round": 10, "max_words": 6, "patience": 30, "seed": 0}
+    pool = [["red", "hat", "junk", "more"]]
+    ((plain, _, _),) = edit_search(["red junk"], pool, recall, **kwargs)
+    ((lean, score, _),) = edit_search(["red junk"], pool, recall, word_cost=0.01, **kwargs)
+    assert "junk" in plain.split()  # deleting filler raises nothing: it stays
+    assert sorted(lean.split()) == ["hat", "red"] and score == pytest.approx(2 / 3)
+    asked = []
+
+    def refresh(row, text):
+        asked.append((row, text))
+        return ["cat", "red"]  # "red" is known already; "cat" joins the pool
+
+    ((found, score, _),) = edit_search(
+        ["red"], pool, recall, refresh=refresh, refresh_after=2, word_cost=0.01, **kwargs
+    )
+    assert asked and asked[0][0] == 0 and score == 1.0 and set(found.split()) == goal
+
+
 def test_word_search_raises_the_cosine_and_counts_every_query(tiny_emb, lm, one_torch_thread):
     X = tiny_emb.embed(TEXTS)
     params = {"beam_width": 2, "top_k": 3, "max_length": 6, "vocabulary": VOCAB, "keywords": 6}
@@ -188,6 +212,8 @@ def test_bad_word_search_parameters(tiny_emb, lm):
         ({"vocabulary": "cat dog"}, "list of non-empty words"),
         ({"vocabulary": ["cat", " "]}, "list of non-empty words"),
         ({"vocabulary": []}, "vocabulary is empty"),
+        ({"word_penalty": -0.1}, "word_penalty must be a number"),
+        ({"word_penalty": float("nan")}, "word_penalty must be a number"),
     ]:
         g = GuidedInverter(embedder=tiny_emb, decoder=lm).set_params(**params)
         with pytest.raises(ValueError, match=match):
