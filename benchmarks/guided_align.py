@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--edits-per-round", type=int, default=100)
     parser.add_argument("--edit-patience", type=int, default=10)
     parser.add_argument("--edit-start", default="keyword", choices=("keyword", "best"))
+    parser.add_argument("--word-penalty", type=float, default=0.008)
     parser.add_argument("--steps", type=int, default=40, help="inverter training steps (0: none)")
     parser.add_argument("--inverter", type=Path, default=None, help="a trained MiniLM inverter")
     parser.add_argument("--aux", type=int, default=5000, help="texts for the NN and BoW attacks")
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             edits_per_round=args.edits_per_round,
             edit_patience=args.edit_patience,
             edit_start=args.edit_start,
+            word_penalty=args.word_penalty,
             device=args.device,
         )
         t0 = time.perf_counter()
@@ -265,6 +267,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "edits_per_round": args.edits_per_round,
                 "edit_patience": args.edit_patience,
                 "edit_start": args.edit_start,
+                "word_penalty": args.word_penalty,
             },
             "vocabulary_queries_once": int(guided.vocabulary_queries_),
             "held_out": len(g_texts),
