@@ -352,7 +352,14 @@ def test_model_attacks_train_load_and_query(tiny_emb, tmp_path, one_torch_thread
     ).save_pretrained(saved)
     options = {
         "train-inverter": {"decoder": lm, "prefix_tokens": 2, "max_length": 8, "batch_size": 4},
-        "guided": {"decoder": lm, "beam_width": 2, "top_k": 2, "max_length": 3},
+        "guided": {
+            "decoder": lm,
+            "beam_width": 2,
+            "top_k": 2,
+            "max_length": 3,
+            "edit_queries": 4,
+            "vocabulary": ["note", "patient", "name", "cat"],
+        },
     }
     attacks = ["train-inverter:3", f"inverter:{saved}", "guided"]
     r = audit(
@@ -386,7 +393,9 @@ def test_model_attacks_train_load_and_query(tiny_emb, tmp_path, one_torch_thread
     assert "of 10000 by the time budget" in capped["note"], capped["note"]
     guided = r.attacks["guided"]
     assert guided["status"] == "ran", guided["reason"]
-    assert 0 < guided["queries_per_record"] <= 2 * 2 * 3  # beams x proposals x steps
+    # beams x proposals x steps, then the word search: its start and 4 edits
+    assert 0 < guided["queries_per_record"] <= 2 * 2 * 3 + 1 + 4
+    assert guided["training_queries"] == 4  # the vocabulary, embedded once up front
     # an inverter trained for another embedder is refused, and the audit goes on
     other = audit(
         tiny_embedder(dim=16),
