@@ -142,7 +142,7 @@ def _options(pairs: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _embedder(spec: str) -> Any:
+def embedder_from_spec(spec: str) -> Any:
     """``py:MODULE:FUNCTION`` -> a FunctionEmbedder around that function; anything else as is."""
     if not spec.startswith("py:"):
         return spec
@@ -194,7 +194,7 @@ def run_audit_command(args: argparse.Namespace, *, overwrite: bool) -> int:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
     result = audit(
-        _embedder(args.embedder),
+        embedder_from_spec(args.embedder),
         args.corpus,
         attacks=attacks,
         defenses=defenses,

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -104,11 +105,19 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "invert",
-        help="decode vectors back to text with a trained inverter",
-        description="Read vectors (.npy) or embed a corpus, decode them with a saved inverter, "
-        "and write one JSON line per text (and the scores when the true texts are known).",
+        help="decode vectors back to text (a trained inverter, or zero-shot)",
+        description="Read vectors (.npy) or embed a corpus, decode them with a saved inverter "
+        "or with the zero-shot attack (no training: an LM proposes, the embedder's cosine "
+        "decides, then a word search), and write one JSON line per text (and the scores when "
+        "the true texts are known).",
     )
-    p.add_argument("--inverter", required=True, help="directory written by train-inverter")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--inverter", help="directory written by train-inverter")
+    how.add_argument(
+        "--zero-shot",
+        action="store_true",
+        help="no trained model: guided decoding + word search against --embedder",
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--vectors", help=".npy file of vectors from the inverter's embedder")
     src.add_argument("--corpus", help="texts to embed and invert (then scored against them)")
@@ -124,6 +133,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--corrector", help="corrector directory (default: the one saved with the inverter)"
     )
+    zs = p.add_argument_group("zero-shot (with --zero-shot)")
+    zs.add_argument(
+        "--embedder",
+        default="minilm",
+        help="the attacked embedder: built-in name, hub id, model directory or "
+        "py:MODULE:FUNCTION (a function texts -> vectors, e.g. a remote API)",
+    )
+    zs.add_argument("--decoder", default="smollm2", help="the proposing causal LM")
+    zs.add_argument("--max-queries", type=int, default=2000, help="embedder queries per text")
+    zs.add_argument("--edit-queries", type=int, default=1800, help="of them, for word edits")
+    zs.add_argument("--max-length", type=int, default=16, help="tokens of the LM's search")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", help="cpu, cuda or mps (default: best available)")
     p.add_argument("--out", required=True, help="output .jsonl file")
@@ -241,28 +261,53 @@ def _cmd_invert(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} exists: pass --overwrite to replace it")
-    inv = Inverter.from_pretrained(args.inverter, device=args.device)
+    if args.zero_shot:
+        if args.steps or args.corrector:
+            raise ValueError("--steps and --corrector need a trained --inverter, not --zero-shot")
+        from embedlens.audit_cli import embedder_from_spec
+        from embedlens.embedders import load_embedder
+        from inversion.guided import GuidedInverter
+
+        emb = load_embedder(embedder_from_spec(args.embedder), device=args.device)
+        inv: Any = GuidedInverter(
+            embedder=emb,
+            decoder=args.decoder,
+            beam_width=2,
+            top_k=4,
+            max_length=args.max_length,
+            max_queries=args.max_queries,
+            edit_queries=min(args.edit_queries, args.max_queries),
+            device=args.device,
+            progress=True,
+        )
+    else:
+        inv = Inverter.from_pretrained(args.inverter, device=args.device)
+        emb = inv.embedder_
     references: list[str] | None = None
     if args.vectors:
         X = np.load(args.vectors, allow_pickle=False)
         X = X[: args.limit] if args.limit else X
     else:
         references = load_texts(args.corpus, limit=args.limit)
-        X = inv.embedder_.embed(references, batch_size=args.batch_size, progress=True)
+        X = emb.embed(references, batch_size=args.batch_size, progress=True)
     corrector = None
     if args.corrector:
         from inversion.corrector import Corrector
 
         corrector = Corrector.from_pretrained(args.corrector, inverter=inv)
-    texts = inv.invert(
-        X,
-        num_beams=args.num_beams,
-        batch_size=args.batch_size,
-        progress=True,
-        steps=args.steps,
-        beam_width=args.beam_width,
-        corrector=corrector,
-    )
+    if args.zero_shot:
+        texts = inv.prepare().invert(X)
+        print(f"zero-shot: a vocabulary of {inv.vocabulary_queries_} words embedded once")
+    else:
+        texts = inv.invert(
+            X,
+            num_beams=args.num_beams,
+            batch_size=args.batch_size,
+            progress=True,
+            steps=args.steps,
+            beam_width=args.beam_width,
+            corrector=corrector,
+        )
     rows = [
         {"index": i, "text": t, "queries": int(q)}
         for i, (t, q) in enumerate(zip(texts, inv.queries_, strict=True))
@@ -270,14 +315,15 @@ def _cmd_invert(args: argparse.Namespace) -> int:
     if references is not None:
         from inversion.metrics import evaluate
 
-        scores = evaluate(references, texts, embedder=inv.embedder_, reference_embeddings=X)
+        scores = evaluate(references, texts, embedder=emb, reference_embeddings=X)
         for row, ref in zip(rows, references, strict=True):
             row["reference"] = ref
         summary = ", ".join(f"{k} {v:.3f}" for k, v in scores.metrics.items())
         print(f"scores against the true texts: {summary}")
     with atomic_path(out) as tmp:
         tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    cost = f", {inv.queries_.mean():.1f} embedder queries per text" if args.steps else ""
+    asked = args.steps or args.zero_shot
+    cost = f", {inv.queries_.mean():.1f} embedder queries per text" if asked else ""
     print(f"inverted {len(texts)} vectors -> {out}{cost}")
     return 0
 

@@ -243,3 +243,32 @@ def test_invert_with_correction_steps(tmp_path, tiny_dir, capsys):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == len(texts) and all(r["queries"] >= 1 for r in rows)
     assert "embedder queries per text" in capsys.readouterr().out
+
+
+def test_invert_zero_shot(tmp_path, tiny_dir, capsys):
+    """invert --zero-shot: no trained model, the embedder's queries counted per text."""
+    from embedlens.tiny import tiny_causal_lm
+
+    lm = tiny_causal_lm(seed=0)
+    lm_dir = save_tiny(lm.model, lm.tokenizer, tmp_path / "lm")
+    corpus = tmp_path / "texts.txt"
+    corpus.write_text("a cat\nthe dog sat\nred hat\n")
+    out = tmp_path / "zs.jsonl"
+    args = ["invert", "--zero-shot", "--embedder", str(tiny_dir), "--decoder", str(lm_dir)]
+    args += ["--corpus", str(corpus), "--limit", "2", "--out", str(out)]
+    args += ["--max-queries", "20", "--max-length", "3", "--edit-queries", "0"]
+    assert main(args) == 0, capsys.readouterr().err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["reference"] for r in rows] == ["a cat", "the dog sat"]
+    assert all(0 < r["queries"] <= 20 and isinstance(r["text"], str) for r in rows)
+    printed = capsys.readouterr().out
+    assert "embedder queries per text" in printed and "token_f1" in printed
+    # correction needs a trained inverter; a zero-shot run with --steps is refused
+    assert main([*args, "--steps", "2", "--overwrite"]) == 1
+    assert "need a trained --inverter" in capsys.readouterr().err
+    # the tiny character-level LM has no whole words: the word search says what to do
+    assert main([*args[:-2], "--edit-queries", "5", "--overwrite"]) == 1
+    assert "vocabulary" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # neither mode: argparse's usage error
+        main(["invert", "--corpus", str(corpus), "--out", str(out)])
+    assert exc.value.code == 2
