@@ -138,6 +138,12 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
     --------
     >>> g = GuidedInverter(embedder="minilm", decoder="smollm2", beam_width=4, top_k=8)  # doctest: +SKIP
     >>> g.invert(emb.embed(["the cat sat on the mat"])), g.queries_  # doctest: +SKIP
+
+    The word search does most of the work on MiniLM (``benchmarks/RESULTS.md``, "guided and
+    transfer"): a short LM search, then 1,800 queries of word edits per text:
+
+    >>> g = GuidedInverter(embedder="minilm", beam_width=2, top_k=4, max_length=16,
+    ...                    max_queries=2000, edit_queries=1800)  # doctest: +SKIP
     """
 
     _PARAMS = (
