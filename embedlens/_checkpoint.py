@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from embedlens._utils import atomic_path
+from embedlens.saving import copy_parameters
 
 if TYPE_CHECKING:
     import torch
@@ -74,18 +75,12 @@ def load_checkpoint(
             f"checkpoint {str(path)!r} has format {state.get('format')}, newer than this "
             f"embedlens understands ({STATE_FORMAT}): upgrade embedlens"
         )
-    params = trainable_params(module)
-    weights = load_file(str(path / "trainable.safetensors"))
-    if set(weights) != set(params):
-        missing = sorted(set(params) - set(weights))[:3]
-        extra = sorted(set(weights) - set(params))[:3]
-        raise ValueError(
-            f"checkpoint {str(path)!r} does not match the model being trained "
-            f"(missing {missing}, unexpected {extra}): resume with the same model and settings"
-        )
-    with torch.no_grad():
-        for k, p in params.items():
-            p.copy_(weights[k].to(p.device, p.dtype))
+    copy_parameters(
+        trainable_params(module),
+        load_file(str(path / "trainable.safetensors")),
+        what=f"checkpoint {str(path)!r} does not match the model being trained",
+        fix="resume with the same model and settings",
+    )
     meta = json.loads((path / "optimizer.json").read_text(encoding="utf-8"))
     tensors = load_file(str(path / "optimizer.safetensors"))
     opt_state: dict[int, dict[str, Any]] = {}

@@ -304,7 +304,6 @@ def load_soft_prefix_weights(
     The ``projector.*`` weights load into ``module.projector``; the ``lm.*`` ones must be exactly
     the trained parameters of ``module.lm`` (else ``ValueError``). ``module`` ends in eval mode.
     """
-    import torch
 
     if weights is None:
         from safetensors.torch import load_file
@@ -313,15 +312,29 @@ def load_soft_prefix_weights(
     proj = {k[len("projector.") :]: v for k, v in weights.items() if k.startswith("projector.")}
     lm = {k[len("lm.") :]: v for k, v in weights.items() if k.startswith("lm.")}
     module.projector.load_state_dict(proj)
-    expected = trained_lm_params(module.lm)
-    if set(lm) != set(expected):
-        missing = sorted(set(expected) - set(lm))[:3]
-        extra = sorted(set(lm) - set(expected))[:3]
-        raise ValueError(
-            f"{str(root)!r}: saved LM weights do not match the model (missing {missing}, "
-            f"unexpected {extra}): load it with the decoder it was trained with"
-        )
-    with torch.no_grad():
-        for k, p in expected.items():
-            p.copy_(lm[k].to(p.device, p.dtype))
+    copy_parameters(
+        trained_lm_params(module.lm),
+        lm,
+        what=f"{str(root)!r}: saved LM weights do not match the model",
+        fix="load it with the decoder it was trained with",
+    )
     module.eval()
+
+
+def copy_parameters(
+    params: dict[str, torch.Tensor], saved: dict[str, torch.Tensor], *, what: str, fix: str
+) -> None:
+    """Copy ``saved`` into the live ``params`` (same names, cast to each one's device and dtype).
+
+    Raises ``ValueError`` "``what`` (missing [...], unexpected [...]): ``fix``" when the two sets
+    of names differ, before anything is copied.
+    """
+    import torch
+
+    if set(saved) != set(params):
+        missing = sorted(set(params) - set(saved))[:3]
+        extra = sorted(set(saved) - set(params))[:3]
+        raise ValueError(f"{what} (missing {missing}, unexpected {extra}): {fix}")
+    with torch.no_grad():
+        for k, p in params.items():
+            p.copy_(saved[k].to(p.device, p.dtype))
