@@ -2,15 +2,17 @@
 
 Inversion metrics (token F1, the bag-of-words vocabulary), the audit and the explainer's
 reconstruction score all count words the same way: case-folded runs of letters, digits or ``_``.
+:func:`count_longer` counts the texts a model's tokenizer would cut at a length.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
-__all__ = ["normalize_tokens", "token_prf"]
+__all__ = ["count_longer", "normalize_tokens", "token_prf"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -52,3 +54,15 @@ def token_prf(
         return 0.0, 0.0, 0.0
     precision, recall = common / len(hyp), common / len(ref)
     return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def count_longer(tokenizer: Any, texts: Sequence[str], max_tokens: int) -> int:
+    """How many ``texts`` a tokenizer splits into more than ``max_tokens`` tokens.
+
+    No special tokens are counted; texts are tokenized 1,024 at a time.
+    """
+    count = 0
+    for s in range(0, len(texts), 1024):
+        enc = tokenizer(list(texts[s : s + 1024]), add_special_tokens=False)
+        count += sum(len(ids) > max_tokens for ids in enc["input_ids"])
+    return count

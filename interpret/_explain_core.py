@@ -247,12 +247,9 @@ class ExplainerCore:
 
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many training answers are longer than ``max_length`` tokens."""
-        tok = self.decoder_.tokenizer
-        count = 0
-        for s in range(0, len(texts), 1024):
-            enc = tok(list(texts[s : s + 1024]), add_special_tokens=False)
-            count += sum(len(r) > self.max_length for r in enc["input_ids"])
-        return count
+        from embedlens.tokens import count_longer
+
+        return count_longer(self.decoder_.tokenizer, texts, self.max_length)
 
     def generate_texts(self, X: np.ndarray) -> list[str]:
         """Explanations for the trainer's held-out evaluation (the first task's question)."""

@@ -197,12 +197,9 @@ class SoftPrefixModel(ParamsMixin):
 
     def count_truncated(self, texts: Sequence[str]) -> int:
         """How many ``texts`` are longer than ``max_length`` tokens."""
-        tok = self.decoder_.tokenizer
-        count = 0
-        for s in range(0, len(texts), 1024):
-            enc = tok(list(texts[s : s + 1024]), add_special_tokens=False)
-            count += sum(len(r) > self.max_length for r in enc["input_ids"])
-        return count
+        from embedlens.tokens import count_longer
+
+        return count_longer(self.decoder_.tokenizer, texts, self.max_length)
 
     def _check_input(self, X: Any) -> np.ndarray:
         self._check_fitted()

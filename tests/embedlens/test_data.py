@@ -542,3 +542,13 @@ def test_corpus_split_keeps_records_aligned(pii: Corpus) -> None:
     assert test.fields is not None
     for text, f, cond in zip(test.texts, test.fields, test.labels["condition"], strict=True):
         assert f["name"] in text and f["condition"] == cond
+
+
+def test_count_longer_counts_texts_over_the_token_limit():
+    from embedlens.tiny import tiny_tokenizer
+    from embedlens.tokens import count_longer
+
+    tok = tiny_tokenizer()  # one token per character
+    texts = ["abc", "abcd", "", "abcdefgh"] * 300  # more than one 1,024-text chunk
+    assert count_longer(tok, texts, 3) == 2 * 300
+    assert count_longer(tok, texts, 8) == 0 and count_longer(tok, [], 1) == 0
