@@ -7,13 +7,19 @@ next tokens of every beam; each extended text is embedded (through the
 ranked by its cosine to the target vector plus a length term; the best ``beam_width`` survive.
 Optional refinement rounds prompt the LM with the best text found so far ("rewrite this") and
 search again from there; every text ever scored stays a candidate, so a round never makes the
-answer worse. With ``edit_queries`` > 0 a word-level search follows: the words of a vocabulary
-(default: the LM tokenizer's whole words, embedded once) whose single-word embeddings lie closest
-to the target become keywords, and random one-word edits of the best text (insert or replace
-with a keyword or a function word, delete a word) are kept while the cosine rises. Keywords can
-also steer the LM: a ``prompt`` holding ``{keywords}`` lists them. The attack's cost is counted: ``queries_`` holds the embedder queries per text,
-and ``max_queries`` bounds them. (Zero-shot guided decoding as in Zhang et al. 2025, "Zero2Text"
-/ ZSInvert: an LLM proposes, the similarity to the target decides.)
+answer worse.
+
+With ``edit_queries`` > 0 a word-level search follows (it does most of the work on a
+mean-pooled embedder): the words of a vocabulary (default: the LM tokenizer's whole words,
+embedded once) whose single-word embeddings lie closest to the target become its keywords;
+starting from the top keyword, random one-word edits (insert or replace with a keyword or a
+function word, delete, move) are kept while cosine - ``word_penalty`` x words rises, and a text
+that stalls gets more keywords, ranked against the part of the target it still misses. Refinement
+rounds run after it, on its result. Keywords can also steer the LM: a ``prompt`` holding
+``{keywords}`` lists them. The attack's cost is counted: ``queries_`` holds the embedder queries
+per text (``vocabulary_queries_`` the one-time cost of the vocabulary), and ``max_queries``
+bounds them. (Zero-shot guided decoding as in Zhang et al. 2025, "Zero2Text" / ZSInvert: an LLM
+proposes, the similarity to the target decides.)
 
 Examples
 --------
@@ -111,8 +117,8 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
     seed
         Seed of the random edits.
     prompt, refine_prompt
-        The instruction (``refine_prompt`` holds ``{text}``, ``prompt`` may hold ``{keywords}``); wrapped in the LM's chat template
-        when it has one.
+        The instruction (``refine_prompt`` holds ``{text}``; ``prompt`` may hold
+        ``{keywords}``); wrapped in the LM's chat template when it has one.
     batch_size
         Targets searched together (the LM runs ``batch_size * beam_width`` rows).
     embed_batch_size
