@@ -74,6 +74,9 @@ class Trainable(Protocol):
     (``index`` are the row numbers of the batch in the training set, for models that keep extra
     per-example inputs, such as a corrector's hypotheses); ``count_truncated(texts)`` how many
     texts exceed the model's length limit; ``generate_texts(X)`` texts for held-out evaluation.
+    A model whose loss reads such per-example inputs also offers ``eval_loss(vectors, texts,
+    index)``, with ``index`` the rows of the held-out set; without it, held-out batches go
+    through ``training_loss``.
     """
 
     def trainable_module(self) -> torch.nn.Module: ...
@@ -230,6 +233,7 @@ def _evaluate(
     import torch
 
     module = task.trainable_module()
+    loss_of = getattr(task, "eval_loss", None) or task.training_loss
     was_training = module.training
     module.eval()
     total, count = 0.0, 0
@@ -238,7 +242,7 @@ def _evaluate(
             for s in range(0, len(texts), config.batch_size):
                 idx = np.arange(s, min(s + config.batch_size, len(texts)))
                 vec = torch.from_numpy(X[idx]).to(device)
-                loss = task.training_loss(vec, [texts[i] for i in idx], idx)
+                loss = loss_of(vec, [texts[i] for i in idx], idx)
                 total += float(loss) * len(idx)
                 count += len(idx)
         record: dict[str, Any] = {"eval_loss": total / max(count, 1)}

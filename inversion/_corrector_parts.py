@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["HYPOTHESES_FILE", "ROLES", "CorrectorPrompt", "cached_hypotheses"]
+__all__ = [
+    "HYPOTHESES_FILE",
+    "ROLES",
+    "CorrectorPrompt",
+    "cached_hypotheses",
+    "hypothesis_vectors",
+]
 
 HYPOTHESES_FILE = "hypotheses.jsonl"
 ROLES = ("target", "hypothesis", "difference")
@@ -171,3 +178,23 @@ def cached_hypotheses(
             os.fsync(fh.fileno())
             done.extend(texts)
     return done
+
+
+def hypothesis_vectors(
+    embedder: Any,
+    hypotheses: Sequence[str],
+    X: np.ndarray,
+    *,
+    cache: Any = None,
+    progress: bool | None = False,
+) -> np.ndarray:
+    """Embeddings of ``hypotheses`` shaped like ``X``; an empty hypothesis is a zero vector, as
+    in the correction loop (an empty text has no embedding to compare)."""
+    from embedlens.train import embed_texts
+
+    H = np.zeros_like(X)
+    filled = [i for i, h in enumerate(hypotheses) if h.strip()]
+    if filled:
+        texts = [hypotheses[i] for i in filled]
+        H[filled] = embed_texts(embedder, texts, cache=cache, progress=progress)
+    return H

@@ -45,13 +45,18 @@ import torch
 
 from embedlens._utils import check_matrix, check_texts
 from embedlens.models import Decoder
-from inversion._corrector_parts import HYPOTHESES_FILE, CorrectorPrompt, cached_hypotheses
+from inversion._corrector_parts import (
+    HYPOTHESES_FILE,
+    CorrectorPrompt,
+    cached_hypotheses,
+    hypothesis_vectors,
+)
 from inversion._soft_lm import Finetune, SoftPrefixModel
 
 if TYPE_CHECKING:
     from embedlens.cache import EmbeddingCache
     from embedlens.embedders import Embedder
-    from embedlens.train import TrainResult
+    from embedlens.train import EvalFn, TrainResult
     from inversion.inverter import Inverter
 
 logger = logging.getLogger(__name__)
@@ -132,6 +137,8 @@ class Corrector(SoftPrefixModel):
         inverter: Inverter,
         *,
         hypotheses: Sequence[str] | None = None,
+        eval_texts: Sequence[str] | None = None,
+        eval_fn: EvalFn | None = None,
         cache: str | os.PathLike[str] | EmbeddingCache | None = None,
         out_dir: str | os.PathLike[str] | None = None,
         resume: bool = False,
@@ -152,6 +159,12 @@ class Corrector(SoftPrefixModel):
         hypotheses
             The inverter's texts for ``texts`` if already at hand (else generated and, with
             ``out_dir``, cached in ``out_dir/hypotheses.jsonl``, resumable).
+        eval_texts
+            Held-out texts, scored every ``eval_every`` steps and at the end: the loss of
+            correcting the inverter's hypotheses of them, and ``eval_fn`` (default: BLEU, token
+            F1, exact match and cosine) on one correction step.
+        eval_fn
+            ``eval_fn(references, hypotheses) -> {metric: value}``.
         out_dir
             Checkpoints, ``train_log.jsonl`` and the final model (``out_dir/corrector``). Use a
             directory of its own, not the inverter's run directory.
@@ -159,8 +172,7 @@ class Corrector(SoftPrefixModel):
             Continue an interrupted run in ``out_dir`` (hypotheses and training alike).
         **train_kwargs
             Fields of :class:`embedlens.train.TrainConfig`: ``steps``, ``batch_size``, ``lr``,
-            ``noise_std``, ``checkpoint_every``, ``seed``... (held-out evaluation during
-            training is not offered: score ``inv.invert(X, steps=N)`` afterwards).
+            ``noise_std``, ``checkpoint_every``, ``eval_every``, ``seed``...
 
         Examples
         --------
@@ -169,7 +181,7 @@ class Corrector(SoftPrefixModel):
         from embedlens._distributed import distributed_context
         from embedlens.train import TrainConfig, embed_texts, train
 
-        allowed = {f.name for f in fields(TrainConfig)} - {"eval_every"}
+        allowed = {f.name for f in fields(TrainConfig)}
         unknown = sorted(set(train_kwargs) - allowed)
         if unknown:
             raise TypeError(
@@ -219,10 +231,7 @@ class Corrector(SoftPrefixModel):
                     f"need one hypothesis per training text: {len(hyps)} hypotheses, "
                     f"{len(items)} texts"
                 )
-        H = np.zeros_like(X)  # an empty hypothesis is a zero vector, as in the correction loop
-        filled = [i for i, h in enumerate(hyps) if h.strip()]
-        if filled:
-            H[filled] = embed_texts(emb, [hyps[i] for i in filled], cache=cache, progress=progress)
+        H = hypothesis_vectors(emb, hyps, X, cache=cache, progress=progress)
         if ddp.main:
             ddp.barrier()
         self.embedder_ = emb
@@ -238,6 +247,17 @@ class Corrector(SoftPrefixModel):
         self._train_hypotheses = hyps
         self._train_H = H
         self._source_inverter = inverter
+        eval_X = None
+        if eval_texts is not None and len(eval_texts) > 0:
+            held = check_texts(eval_texts, what="eval_texts")
+            eval_X = embed_texts(emb, held, cache=cache, progress=progress)
+            self._eval_X = eval_X
+            self._eval_hypotheses = inverter.invert(eval_X, progress=False)
+            self._eval_H = hypothesis_vectors(emb, self._eval_hypotheses, eval_X, cache=cache)
+            if eval_fn is None:
+                from inversion.recipes import default_eval_fn
+
+                eval_fn = default_eval_fn(embedder=emb)
         self.history_: TrainResult = train(
             self,
             X,
@@ -248,8 +268,13 @@ class Corrector(SoftPrefixModel):
             resume=resume,
             progress=progress,
             callback=callback,
+            eval_X=eval_X,
+            eval_texts=eval_texts if eval_X is not None else None,
+            eval_fn=eval_fn,
         )
         del self._train_hypotheses, self._train_H
+        for name in ("_eval_X", "_eval_hypotheses", "_eval_H"):
+            self.__dict__.pop(name, None)
         if out is not None and ddp.main:
             self.save_pretrained(out / "corrector")
         ddp.barrier()
@@ -261,14 +286,29 @@ class Corrector(SoftPrefixModel):
         self, vectors: torch.Tensor, texts: list[str], index: np.ndarray
     ) -> torch.Tensor:
         """Token cross-entropy of ``texts`` given (e, ê, e - ê) and the hypotheses of ``index``."""
-        from interpret.soft_prompt import IGNORE_INDEX, Tokens, splice
-
         if not hasattr(self, "_train_H"):
             raise RuntimeError("training_loss is called by Corrector.fit's training run only")
+        return self._loss(
+            vectors, texts, self._train_H[index], [self._train_hypotheses[i] for i in index]
+        )
+
+    def eval_loss(self, vectors: torch.Tensor, texts: list[str], index: np.ndarray) -> torch.Tensor:
+        """The loss of the held-out rows ``index`` (their own hypotheses, not the training ones)."""
+        if not hasattr(self, "_eval_H"):
+            raise RuntimeError("eval_loss is called by Corrector.fit's held-out evaluation only")
+        return self._loss(
+            vectors, texts, self._eval_H[index], [self._eval_hypotheses[i] for i in index]
+        )
+
+    def _loss(
+        self, vectors: torch.Tensor, texts: list[str], H_rows: np.ndarray, hyps: list[str]
+    ) -> torch.Tensor:
+        from interpret.soft_prompt import IGNORE_INDEX, Tokens, splice
+
         model = self.decoder_.model
-        H = torch.from_numpy(self._train_H[index]).to(vectors.device)
+        H = torch.from_numpy(H_rows).to(vectors.device)
         soft = self.projector_(vectors, H)
-        h_ids, h_mask = self._tokenize([self._train_hypotheses[i] for i in index])
+        h_ids, h_mask = self._tokenize(hyps)
         ids, mask = self._tokenize(texts)
         if self.is_seq2seq_:
             enc = splice(model, [soft, Tokens(h_ids, h_mask)], padding_side="right")
@@ -292,6 +332,9 @@ class Corrector(SoftPrefixModel):
                 "generate_texts needs the inverter this corrector was fitted with; use "
                 "correct(X, hypotheses) instead"
             )
+        held = getattr(self, "_eval_X", None)
+        if held is not None and held.shape == np.shape(X) and np.array_equal(held, X):
+            return self.correct(X, self._eval_hypotheses, self._eval_H)  # decoded once in fit
         return self.correct(X, inverter.invert(X, progress=False))
 
     # ------------------------------------------------------------------ correcting

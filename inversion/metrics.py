@@ -339,14 +339,21 @@ def _pair_cosine(
         raise ValueError(
             f"reference_embeddings has {ref_arr.shape[0]} rows for {len(refs)} references"
         )
-    hyp_arr = check_matrix(
-        embedder.embed(hyps, batch_size=batch_size, progress=progress), what="hypothesis embeddings"
-    )
-    if hyp_arr.shape != ref_arr.shape:
-        raise ValueError(
-            f"reference_embeddings have shape {ref_arr.shape} but the embedder gives "
-            f"{hyp_arr.shape}: pass embeddings from the same embedder"
+    # an empty hypothesis is not embedded (many embedders and APIs refuse an empty text): it
+    # scores cosine 0, as the correction loop treats it as a zero vector
+    filled = [i for i, h in enumerate(hyps) if h.strip()]
+    hyp_arr = np.zeros(ref_arr.shape, dtype=np.float64)
+    if filled:
+        got = check_matrix(
+            embedder.embed([hyps[i] for i in filled], batch_size=batch_size, progress=progress),
+            what="hypothesis embeddings",
         )
+        if got.shape != (len(filled), ref_arr.shape[1]):
+            raise ValueError(
+                f"reference_embeddings have {ref_arr.shape[1]} dims but the embedder gives "
+                f"{got.shape[1]}: pass embeddings from the same embedder"
+            )
+        hyp_arr[filled] = got
     a, b = ref_arr.astype(np.float64), hyp_arr.astype(np.float64)
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     dots = (a * b).sum(axis=1)

@@ -217,6 +217,31 @@ def test_bad_input_raises(corrector, inverter, emb, tmp_path):
         corrector.propose(X, ["a"])
 
 
+def test_held_out_evaluation_uses_the_held_out_hypotheses(inverter, emb, monkeypatch):
+    held = ["a red house", "the old tree", "blue cat"]
+    expected = inverter.invert(emb.embed(held), progress=False)
+    seen: list[list[str]] = []
+    original = Corrector._loss
+
+    def spy(self, vectors, texts, H_rows, hyps):
+        if texts and set(texts) <= set(held):
+            seen.append(list(hyps))
+        return original(self, vectors, texts, H_rows, hyps)
+
+    monkeypatch.setattr(Corrector, "_loss", spy)
+    corr = Corrector(decoder=tiny_causal_lm(hidden=32, seed=4), prefix_tokens=2, max_length=16)
+    run = {"steps": 4, "eval_every": 2, "batch_size": 4, "progress": False}
+    corr.fit(TEXTS, inverter=inverter, eval_texts=held, **run)
+    evals = [r for r in corr.history_.history if r.get("event") == "eval"]
+    assert [r["step"] for r in evals] == [2, 4]
+    assert all(np.isfinite(r["eval_loss"]) and "token_f1" in r for r in evals)
+    assert [e["reference"] for e in evals[-1]["examples"]] == held
+    # both evaluations scored the held-out batch (3 texts) against its own hypotheses, never
+    # against the training rows' ones (the trainer's eval indices are held-out rows)
+    assert seen == [expected, expected]
+    assert not hasattr(corr, "_eval_H")  # the held-out tables are dropped after fit
+
+
 def test_frozen_lm_is_shared_with_the_inverter_and_referenced_by_spec(emb, tmp_path):
     from embedlens.embedders import FunctionEmbedder
     from embedlens.tiny import save_tiny

@@ -131,7 +131,27 @@ def test_cosine_embeds_each_list_once(tiny_emb):
             return tiny_emb.embed(texts)
 
     evaluate(REFS, HYPS, embedder=Counting(), bootstrap=0)
-    assert calls == [len(REFS), len(HYPS)]
+    assert calls == [len(REFS), len(HYPS) - 1]  # the empty hypothesis is not embedded
+
+
+def test_an_empty_hypothesis_scores_cosine_zero_without_a_query(tiny_emb):
+    asked: list[str] = []
+
+    class Recording:
+        name, dim, fingerprint = tiny_emb.name, tiny_emb.dim, tiny_emb.fingerprint
+
+        def embed(self, texts, *, batch_size=32, progress=None):
+            asked.extend(texts)
+            return tiny_emb.embed(texts)
+
+    hyps = list(HYPS)
+    hyps[0], hyps[5] = "", "   "  # HYPS[3] is empty already
+    cos = evaluate(REFS, hyps, embedder=Recording(), bootstrap=0).per_example["cosine"]
+    assert [cos[i] for i in (0, 3, 5)] == [0.0, 0.0, 0.0]
+    assert not any(t.strip() == "" for t in asked[len(REFS) :])
+    full = evaluate(REFS, HYPS, embedder=tiny_emb, bootstrap=0).per_example["cosine"]
+    np.testing.assert_allclose([cos[i] for i in (1, 2, 4)], [full[i] for i in (1, 2, 4)])
+    assert min(cos[i] for i in (1, 2, 4)) > 0
 
 
 def test_reference_embeddings_shape_checked(tiny_emb):
