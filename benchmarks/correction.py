@@ -71,6 +71,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--inverter-train", type=int, default=20000)
     parser.add_argument("--corrector-steps", type=int, default=300)
     parser.add_argument("--corrector-train", type=int, default=2000)
+    parser.add_argument(
+        "--corrector-eval",
+        type=int,
+        default=0,
+        help="held-out texts (outside the scored ones) evaluated during the corrector's training",
+    )
+    parser.add_argument("--corrector-eval-every", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--prefix-tokens", type=int, default=16)
@@ -112,8 +119,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     emb = load_embedder("minilm", device=device)
     tokenizer = AutoTokenizer.from_pretrained(smollm2_dir())
     texts = short_texts(tokenizer, load_texts("wordnet"), 32)
-    train, test = train_test_split(texts, test_size=0.02, seed=0)
-    test = sample(test, args.eval, seed=0)  # the held-out texts of benchmarks/inversion.py
+    train, held_out = train_test_split(texts, test_size=0.02, seed=0)
+    test = sample(held_out, args.eval, seed=0)  # the held-out texts of benchmarks/inversion.py
+    scored = set(test)
+    watch = sample([t for t in held_out if t not in scored], args.corrector_eval, seed=5)
     X_test = embed_texts(emb, test, cache=run / "embeddings.sqlite")
 
     fit_start = time.perf_counter()
@@ -169,6 +178,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         log_every=max(1, args.corrector_steps // 20),
         out_dir=run / "corrector-run",
         resume=True,
+        eval_texts=watch if args.corrector_eval > 0 else None,
+        eval_every=args.corrector_eval_every if args.corrector_eval > 0 else 0,
     )
     corrector_seconds = time.perf_counter() - corr_start
 
