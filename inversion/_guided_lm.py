@@ -68,18 +68,22 @@ class LMSearchMixin:
     def _score(self, cosine: float, n_tokens: int) -> float:
         return cosine + float(self.length_penalty) * n_tokens / self.max_length
 
-    def _embed_cosines(self, texts: list[str], rows: list[int], targets: np.ndarray) -> np.ndarray:
+    def _embed_unit(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float64 embeddings of ``texts`` (one embedder call, shape checked)."""
+        dim = int(self.embedder_.dim)
         vecs = np.asarray(
             self.embedder_.embed(texts, batch_size=self.embed_batch_size, progress=False),
             dtype=np.float64,
         )
-        if vecs.shape != (len(texts), targets.shape[1]):
+        if vecs.shape != (len(texts), dim):
             raise ValueError(
                 f"embedder {self.embedder_.name!r} returned shape {vecs.shape} for {len(texts)} "
-                f"texts, expected ({len(texts)}, {targets.shape[1]})"
+                f"texts, expected ({len(texts)}, {dim})"
             )
-        norms = np.maximum(np.linalg.norm(vecs, axis=1), 1e-12)
-        return np.einsum("ij,ij->i", vecs, targets[rows]) / norms
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+
+    def _embed_cosines(self, texts: list[str], rows: list[int], targets: np.ndarray) -> np.ndarray:
+        return np.einsum("ij,ij->i", self._embed_unit(texts), targets[rows])
 
     def _search(
         self,

@@ -247,12 +247,14 @@ class Corrector(SoftPrefixModel):
         self._train_hypotheses = hyps
         self._train_H = H
         self._source_inverter = inverter
-        eval_X = None
+        eval_X, held = None, None
         if eval_texts is not None and len(eval_texts) > 0:
             held = check_texts(eval_texts, what="eval_texts")
             eval_X = embed_texts(emb, held, cache=cache, progress=progress)
             self._eval_X = eval_X
-            self._eval_hypotheses = inverter.invert(eval_X, progress=False)
+            self._eval_hypotheses = inverter.invert(
+                eval_X, batch_size=hypothesis_batch_size, progress=False
+            )
             self._eval_H = hypothesis_vectors(emb, self._eval_hypotheses, eval_X, cache=cache)
             if eval_fn is None:
                 from inversion.recipes import default_eval_fn
@@ -269,7 +271,7 @@ class Corrector(SoftPrefixModel):
             progress=progress,
             callback=callback,
             eval_X=eval_X,
-            eval_texts=eval_texts if eval_X is not None else None,
+            eval_texts=held,
             eval_fn=eval_fn,
         )
         del self._train_hypotheses, self._train_H

@@ -312,6 +312,8 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
             special = [i for i in dec.tokenizer.all_special_ids if i is not None and i < vocab]
             banned[special] = True
             self._banned = banned.to(next(dec.model.parameters()).device)
+        if not hasattr(self, "vocabulary_queries_"):
+            self.vocabulary_queries_ = 0  # until a vocabulary is embedded
 
     def prepare(self) -> GuidedInverter:
         """Load the models and, when the word search or a ``{keywords}`` prompt needs it, embed
@@ -324,8 +326,6 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
         self._setup()
         if self._needs_vocabulary():
             self._vocabulary()
-        elif not hasattr(self, "vocabulary_queries_"):
-            self.vocabulary_queries_ = 0
         return self
 
     def _needs_vocabulary(self) -> bool:
@@ -360,8 +360,6 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
             self.keywords_ = rank_keywords(vectors, words, targets, self.keywords)
         else:
             self.keywords_ = [[] for _ in range(len(targets))]
-        if not hasattr(self, "vocabulary_queries_"):
-            self.vocabulary_queries_ = 0
         starts = range(0, len(targets), self.batch_size)
         for s in progress_bar(starts, progress=self.progress, total=len(starts), desc="guided"):
             rows = list(range(s, min(s + self.batch_size, len(targets))))
@@ -391,16 +389,12 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
             else:
                 words = list(dict.fromkeys(w.strip() for w in key))
             logger.info("GuidedInverter: embedding a vocabulary of %d words once", len(words))
-            vecs = np.asarray(
-                self.embedder_.embed(words, batch_size=self.embed_batch_size, progress=False),
-                dtype=np.float64,
-            )
-            if vecs.shape != (len(words), int(self.embedder_.dim)) or not np.isfinite(vecs).all():
+            vecs = self._embed_unit(words)
+            if not np.isfinite(vecs).all():
                 raise ValueError(
-                    f"embedder {self.embedder_.name!r} returned {vecs.shape} (or non-finite "
-                    f"values) for {len(words)} vocabulary words"
+                    f"embedder {self.embedder_.name!r} returned non-finite values for "
+                    f"vocabulary words"
                 )
-            vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
             self.vocabulary_words_, self.vocabulary_embeddings_ = words, vecs
             self.vocabulary_queries_ = len(words)
             self._vocabulary_key = key
@@ -457,24 +451,25 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
         self, row: int, text: str, targets: np.ndarray, states: list[TextState]
     ) -> list[str]:
         """Words toward what ``text`` still misses: the vocabulary ranked by cosine to the part
-        of the target orthogonal to ``text``'s embedding (one query; none when out of budget)."""
+        of the target orthogonal to ``text``'s embedding (one query; none when out of budget).
+
+        The text is embedded again rather than its vector kept from the search: keeping every
+        scored vector would hold up to ``edit_queries`` vectors per target for one query.
+        """
         st = states[row]
         if self.max_queries is not None and st.queries >= self.max_queries:
             return []
-        vec = np.asarray(
-            self.embedder_.embed([text], batch_size=1, progress=False), dtype=np.float64
-        )[0]
+        vector = self._embed_unit([text])[0]
         st.queries += 1
-        norm = float(np.linalg.norm(vec))
-        if not np.isfinite(norm) or norm == 0:
+        if not np.isfinite(vector).all() or not vector.any():
             return []
-        vec /= norm
-        residual = targets[row] - float(targets[row] @ vec) * vec
-        if float(np.linalg.norm(residual)) < 1e-9:
+        residual = targets[row] - float(targets[row] @ vector) * vector
+        norm = float(np.linalg.norm(residual))
+        if norm < 1e-9:
             return []
-        words, vectors = self._vocabulary()
-        residual /= np.linalg.norm(residual)
-        return rank_keywords(vectors, words, residual[None, :], max(1, self.keywords // 2))[0]
+        k = max(1, self.keywords // 2)
+        words, vocab = self.vocabulary_words_, self.vocabulary_embeddings_
+        return rank_keywords(vocab, words, residual[None, :] / norm, k)[0]
 
     def __repr__(self) -> str:
         emb = self.embedder if isinstance(self.embedder, str) else self.embedder.name
