@@ -36,9 +36,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from interpret._maps_browser import render_check  # noqa: E402
-from interpret._maps_export import find_chromium  # noqa: E402
 from interpret.maps import EmbeddingMap  # noqa: E402
+from interpret.maps.browser import render_check  # noqa: E402
+from interpret.maps.export import find_chromium, write_html  # noqa: E402
 
 logger = logging.getLogger("benchmarks.maps")
 
@@ -144,8 +144,6 @@ def bench_figure(n: int, out_dir: Path, *, browser: bool) -> dict[str, Any]:
 
     path = out_dir / f"map-{n}.html"
     start = time.perf_counter()
-    from interpret._maps_export import write_html
-
     write_html(fig, path)
     result["save_html_s"] = round(time.perf_counter() - start, 2)
     result["html_mb"] = round(path.stat().st_size / 1e6, 1)

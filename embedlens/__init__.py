@@ -11,6 +11,12 @@ Examples
 >>> X = emb.embed(embedlens.load_texts("pii", limit=100))  # doctest: +SKIP
 """
 
+# ``embedlens.audit(...)`` runs the privacy audit. Importing the light package embedlens.audit
+# first sets the attribute ``embedlens.audit`` to that subpackage; this ``from`` import then
+# rebinds it to the function, for good (a package is bound to its parent only when first
+# loaded). So never write ``import embedlens.audit.x``: reach the parts with ``from
+# embedlens.audit.x import y`` or ``from embedlens.audit import x``.
+from embedlens.audit import audit as audit
 from embedlens.cache import EmbeddingCache
 from embedlens.data import Corpus, load_corpus, load_texts, train_test_split
 from embedlens.embedders import (
@@ -28,13 +34,11 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    # The privacy audit loads on first use; ``embedlens.audit(...)`` runs it (the module is
-    # callable: see embedlens/audit.py).
-    if name in ("audit", "AuditResult"):
-        import importlib
+    # The audit's result class loads on first use (embedlens.audit.result).
+    if name == "AuditResult":
+        from embedlens.audit.result import AuditResult
 
-        module = importlib.import_module("embedlens.audit")
-        return module if name == "audit" else module.AuditResult
+        return AuditResult
     raise AttributeError(f"module 'embedlens' has no attribute {name!r}")
 
 

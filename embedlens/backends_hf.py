@@ -133,9 +133,9 @@ class TransformersEmbedder(BaseEmbedder):
 
         Examples
         --------
-        >>> from embedlens.tiny import tiny_embedder
-        >>> tiny_embedder(dim=16, layers=2).embed_layers(["a", "b c"]).shape
-        (3, 2, 16)
+        >>> from embedlens import load_embedder
+        >>> load_embedder("minilm").embed_layers(["a", "b c"]).shape  # doctest: +SKIP
+        (7, 2, 384)
         """
         items = check_texts(texts)
         wanted = list(range(self.n_layers + 1)) if layers is None else layers

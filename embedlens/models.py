@@ -381,6 +381,13 @@ def load_seq2seq(spec: str, *, device: Any = None, dtype: Any = None) -> Decoder
     return Decoder(model=model, tokenizer=tokenizer, name=f"t5:{spec}")
 
 
+def without_adapters(model: Any) -> Any:
+    """``model`` itself, or for a peft model a copy of its base model without the adapters."""
+    if hasattr(model, "peft_config") and hasattr(model, "unload"):
+        return copy_module.deepcopy(model).unload()
+    return model
+
+
 def load_backbone(
     decoder: str | os.PathLike[str] | Decoder,
     *,
@@ -401,8 +408,6 @@ def load_backbone(
         ``None``: auto device and float32 for a spec; a ``Decoder`` stays where it is unless
         one of them is given.
     """
-    from embedlens.saving import without_adapters
-
     if isinstance(decoder, Decoder):
         model = without_adapters(decoder.model)
         if copy and model is decoder.model:

@@ -196,8 +196,10 @@ def embed_texts(
 
     Examples
     --------
-    >>> from embedlens.tiny import tiny_embedder
-    >>> embed_texts(tiny_embedder(dim=8), ["a", "b"]).shape
+    >>> import numpy as np
+    >>> from embedlens import load_embedder
+    >>> emb = load_embedder(lambda texts: np.ones((len(texts), 8)), name="ones")
+    >>> embed_texts(emb, ["a", "b"], progress=False).shape
     (2, 8)
     """
     items = check_texts(texts)

@@ -8,7 +8,7 @@ Examples
 --------
 >>> import interpret
 >>> interpret.EmbeddingMap  # doctest: +ELLIPSIS
-<class 'interpret.maps.EmbeddingMap'>
+<class 'interpret.maps.map.EmbeddingMap'>
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
         MapComparison,
         compare_maps,
     )
-    from interpret.soft_prompt import SoftPrompt
+    from embedlens.soft.projector import SoftPrompt
 
 _LAZY = {
     "ClusterContext": "interpret.maps",
@@ -45,7 +45,7 @@ _LAZY = {
     "KeywordLabeler": "interpret.maps",
     "MapComparison": "interpret.maps",
     "compare_maps": "interpret.maps",
-    "SoftPrompt": "interpret.soft_prompt",
+    "SoftPrompt": "embedlens.soft.projector",
     "DirectionExplanation": "interpret.explain",
     "ExplainResult": "interpret.explain",
     "Explainer": "interpret.explain",

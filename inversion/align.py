@@ -34,9 +34,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from embedlens._params import ParamsMixin
 from embedlens._utils import atomic_path, check_matrix, check_texts
-from embedlens.saving import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, read_config, resolve_dir
+from embedlens.params import Params
+from embedlens.saving import CONFIG_FILE, WEIGHTS_FILE, artifact_config, read_config, resolve_dir
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ ALIGN_METHODS: tuple[str, ...] = ("lstsq", "ridge", "procrustes")
 FALLBACK_ALPHA = 1e-2
 
 
-class Alignment(ParamsMixin):
+class Alignment(Params):
     """A linear map from one embedding space into another, learned from paired vectors.
 
     Parameters
@@ -84,8 +84,6 @@ class Alignment(ParamsMixin):
     >>> a = Alignment(method="ridge", alpha=0.1).fit(X_src, X_tgt)  # doctest: +SKIP
     >>> a.score(X_src_test, X_tgt_test)  # mean cosine of mapped and true vectors  # doctest: +SKIP
     """
-
-    _PARAMS = ("method", "alpha", "center", "scale", "normalize")
 
     def __init__(
         self,
@@ -223,18 +221,16 @@ class Alignment(ParamsMixin):
         """Write ``config.json`` and ``model.safetensors`` to the directory ``path`` (atomically)."""
         from safetensors.numpy import save_file
 
-        import embedlens
-
         self._check_fitted()
-        config = {
-            "format_version": FORMAT_VERSION,
-            "embedlens_version": embedlens.__version__,
-            "class": "Alignment",
-            "params": self.get_params(),
-            "alpha_": self.alpha_,
-            "n_pairs_": self.n_pairs_,
-            "target_unit_norm_": self.target_unit_norm_,
-        }
+        config = artifact_config(
+            "Alignment",
+            {
+                "params": self.get_params(),
+                "alpha_": self.alpha_,
+                "n_pairs_": self.n_pairs_,
+                "target_unit_norm_": self.target_unit_norm_,
+            },
+        )
         weights = {"W": self.W_, "mean_src": self.mean_src_, "mean_tgt": self.mean_tgt_}
         with atomic_path(path) as tmp:
             tmp.mkdir(parents=True)

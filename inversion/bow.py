@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from embedlens._params import ParamsMixin
 from embedlens._utils import atomic_path, check_matrix, check_texts, progress_bar
+from embedlens.params import Params
 from embedlens.saving import (
     CONFIG_FILE,
-    FORMAT_VERSION,
     WEIGHTS_FILE,
+    artifact_config,
     check_embedder,
     embedder_record,
     read_config,
@@ -78,7 +78,7 @@ class WordScores:
         }
 
 
-class BagOfWordsAttack(ParamsMixin):
+class BagOfWordsAttack(Params):
     """Multi-label classifier from an embedding to the words of its text.
 
     Parameters
@@ -162,20 +162,6 @@ class BagOfWordsAttack(ParamsMixin):
     embedder_info_: dict[str, Any] | None = None
 
     # ---- scikit-learn style parameters
-    _PARAMS = (
-        "vocab_size",
-        "min_df",
-        "stopwords",
-        "hidden",
-        "epochs",
-        "lr",
-        "weight_decay",
-        "batch_size",
-        "threshold",
-        "embedder",
-        "random_state",
-        "progress",
-    )
 
     def __repr__(self) -> str:
         return f"BagOfWordsAttack(vocab_size={self.vocab_size}, min_df={self.min_df}, hidden={self.hidden})"
@@ -398,21 +384,19 @@ class BagOfWordsAttack(ParamsMixin):
         self._check_fitted()
         from safetensors.torch import save_file
 
-        import embedlens
-
         params = {k: v for k, v in self.get_params().items() if k not in ("embedder", "progress")}
         info = embedder_record(self.embedder) if self.embedder is not None else None
         info = info or self.embedder_info_
-        config = {
-            "format_version": FORMAT_VERSION,
-            "embedlens_version": embedlens.__version__,
-            "class": type(self).__name__,
-            "embedder": info,
-            "params": params,
-            "input_dim": int(self.n_features_in_),
-            "vocabulary": list(self.vocabulary_),
-            "loss": self.loss_,
-        }
+        config = artifact_config(
+            type(self).__name__,
+            {
+                "embedder": info,
+                "params": params,
+                "input_dim": int(self.n_features_in_),
+                "vocabulary": list(self.vocabulary_),
+                "loss": self.loss_,
+            },
+        )
         tensors = {
             f"model.{k}": v.detach().contiguous() for k, v in self.model_.state_dict().items()
         }

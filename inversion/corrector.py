@@ -2,9 +2,9 @@
 
 A :class:`Corrector` reads four things (vec2text's corrector, Morris et al., 2023): the target
 vector ``e``, the hypothesis's vector ``ê``, their difference ``e - ê`` and the hypothesis's
-tokens, and writes the corrected text. The three vectors become soft tokens through
-:class:`CorrectorPrompt`, three :class:`interpret.soft_prompt.SoftPrompt` projectors (one per
-input); the hypothesis's tokens follow them, then (for a causal LM) the EOS token as a separator:
+tokens, and writes the corrected text. The three vectors become soft tokens through one
+:class:`embedlens.soft.SoftPrompt` with three roles (a map of its own per input); the
+hypothesis's tokens follow them, then (for a causal LM) the EOS token as a separator:
 
 - causal LM: ``[k soft(e)] [k soft(ê)] [k soft(e - ê)] hypothesis <eos>`` is the prompt and the
   corrected text is generated after it;
@@ -23,7 +23,7 @@ weights have a place to go.
 Training data are the hypotheses a trained :class:`~inversion.inverter.Inverter` writes for the
 training texts, generated once and cached (``hypotheses.jsonl`` in ``out_dir``; an interrupted
 run continues where it stopped); training runs through :func:`embedlens.train.train`, decoding
-through :func:`interpret.soft_prompt.generate_from_embeds`.
+through :meth:`embedlens.soft.SoftPrefixModel.generate`.
 
 Examples
 --------
@@ -45,13 +45,8 @@ import torch
 
 from embedlens._utils import check_matrix, check_texts
 from embedlens.models import Decoder
-from inversion._corrector_parts import (
-    HYPOTHESES_FILE,
-    CorrectorPrompt,
-    cached_hypotheses,
-    hypothesis_vectors,
-)
-from inversion._soft_lm import Finetune, SoftPrefixModel
+from embedlens.soft.model import Finetune, SoftPrefixModel
+from inversion.hypotheses import HYPOTHESES_FILE, cached_hypotheses, hypothesis_vectors
 
 if TYPE_CHECKING:
     from embedlens.cache import EmbeddingCache
@@ -61,7 +56,24 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["HYPOTHESES_FILE", "Corrector", "CorrectorPrompt", "cached_hypotheses"]
+__all__ = ["HYPOTHESES_FILE", "ROLES", "Corrector", "cached_hypotheses"]
+
+#: the projector's roles: the target ``e``, the hypothesis ``ê`` and their difference ``e - ê``
+ROLES = ("target", "hypothesis", "difference")
+
+
+def _triplets(target: Any, hypothesis: Any) -> Any:
+    """``(n, 3, dim)``: ``e``, ``ê`` and ``e - ê`` per row (numpy arrays or torch tensors)."""
+    if target.shape != hypothesis.shape or target.ndim != 2:
+        raise ValueError(
+            f"the corrector expects target and hypothesis vectors of one shape (n, dim), got "
+            f"{tuple(target.shape)} and {tuple(hypothesis.shape)}"
+        )
+    if isinstance(target, np.ndarray):
+        hypothesis = hypothesis.astype(target.dtype, copy=False)
+        return np.stack([target, hypothesis, target - hypothesis], axis=1)
+    hypothesis = hypothesis.to(target.dtype)
+    return torch.stack([target, hypothesis, target - hypothesis], dim=1)
 
 
 class Corrector(SoftPrefixModel):
@@ -84,14 +96,13 @@ class Corrector(SoftPrefixModel):
 
     Examples
     --------
-    >>> from embedlens.tiny import tiny_causal_lm, tiny_embedder
-    >>> from inversion.inverter import Inverter
-    >>> emb = tiny_embedder(dim=16)
-    >>> inv = Inverter(embedder=emb, decoder=tiny_causal_lm(), prefix_tokens=2, max_length=8)
-    >>> inv = inv.fit(["a cat", "a dog"], steps=2, batch_size=2, progress=False)
-    >>> corr = Corrector(decoder=tiny_causal_lm(), prefix_tokens=2, max_length=8)
-    >>> corr = corr.fit(["a cat", "a dog"], inverter=inv, steps=2, batch_size=2, progress=False)
-    >>> len(inv.invert(emb.embed(["a cat"]), steps=2, beam_width=2, corrector=corr))
+    >>> from inversion import Inverter
+    >>> inv = Inverter(embedder="minilm", decoder="smollm2", prefix_tokens=2, max_length=8)
+    >>> inv = inv.fit(["a cat", "a dog"], steps=2, batch_size=2)  # doctest: +SKIP
+    >>> corr = Corrector(decoder="smollm2", prefix_tokens=2, max_length=8)
+    >>> corr = corr.fit(["a cat", "a dog"], inverter=inv, steps=2, batch_size=2)  # doctest: +SKIP
+    >>> X = inv.embedder_.embed(["a cat"])  # doctest: +SKIP
+    >>> len(inv.invert(X, steps=2, beam_width=2, corrector=corr))  # doctest: +SKIP
     1
     """
 
@@ -127,7 +138,17 @@ class Corrector(SoftPrefixModel):
         return super()._load_decoder(stored)
 
     def _make_projector(self, model: Any, in_dim: int) -> torch.nn.Module:
-        return CorrectorPrompt.for_model(model, in_dim, self.prefix_tokens, hidden=self.hidden)
+        """One map per role; the difference's input is not layer-normalized (module docstring)."""
+        from embedlens.soft.projector import SoftPrompt
+
+        return SoftPrompt.for_model(
+            model,
+            in_dim,
+            self.prefix_tokens,
+            hidden=self.hidden,
+            roles=ROLES,
+            normalize_input=(True, True, False),
+        )
 
     # ------------------------------------------------------------------ fit
 
@@ -305,11 +326,11 @@ class Corrector(SoftPrefixModel):
     def _loss(
         self, vectors: torch.Tensor, texts: list[str], H_rows: np.ndarray, hyps: list[str]
     ) -> torch.Tensor:
-        from interpret.soft_prompt import IGNORE_INDEX, Tokens, splice
+        from embedlens.soft.batch import IGNORE_INDEX, Tokens, answer_loss, splice
 
         model = self.decoder_.model
         H = torch.from_numpy(H_rows).to(vectors.device)
-        soft = self.projector_(vectors, H)
+        soft = self.projector_(_triplets(vectors, H))
         h_ids, h_mask = self._tokenize(hyps)
         ids, mask = self._tokenize(texts)
         if self.is_seq2seq_:
@@ -324,7 +345,7 @@ class Corrector(SoftPrefixModel):
             [soft, Tokens(h_ids, h_mask), Tokens(ids, mask, target=True)],
             padding_side="right",
         )
-        return model(**batch.model_inputs()).loss  # type: ignore[no-any-return]
+        return answer_loss(model, batch)
 
     def generate_texts(self, X: np.ndarray) -> list[str]:
         """One correction of the fitting inverter's hypotheses of ``X`` (for evaluation)."""
@@ -368,7 +389,7 @@ class Corrector(SoftPrefixModel):
         batch_size
             Rows decoded at once.
         """
-        from interpret.soft_prompt import Tokens, generate_from_embeds, splice
+        from embedlens.soft.batch import Tokens
 
         target = self._check_input(X)
         items = check_texts(texts, what="texts")
@@ -383,42 +404,21 @@ class Corrector(SoftPrefixModel):
             raise ValueError(f"H has shape {hyp.shape}, expected {target.shape} (one per text)")
         if not isinstance(num_candidates, int) or num_candidates < 1:
             raise ValueError(f"num_candidates must be a positive integer, got {num_candidates!r}")
-        limit = self.max_length if max_length is None else max_length
-        if not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        model, tok = self.decoder_.model, self.decoder_.tokenizer
-        was_training = self.module_.training
-        self.module_.eval()
-        out: list[list[str]] = []
-        try:
-            for s in range(0, len(items), batch_size):
-                vec = torch.from_numpy(target[s : s + batch_size]).to(self.device_)
-                hv = torch.from_numpy(hyp[s : s + batch_size]).to(self.device_)
-                with torch.no_grad():
-                    soft = self.projector_(vec, hv)
-                ids, mask = self._tokenize(items[s : s + batch_size])
-                batch = splice(
-                    model,
-                    [soft, Tokens(ids, mask)],
-                    padding_side="right" if self.is_seq2seq_ else "left",
-                )
-                flat = generate_from_embeds(
-                    model,
-                    tok,
-                    batch.inputs_embeds,
-                    batch.attention_mask,
-                    max_new_tokens=limit,
-                    num_beams=num_candidates,
-                    num_return_sequences=num_candidates,
-                )
-                out.extend(
-                    flat[r : r + num_candidates] for r in range(0, len(flat), num_candidates)
-                )
-        finally:
-            self.module_.train(was_training)
-        return out
+
+        def build(soft: torch.Tensor, rows: slice) -> list[Any]:
+            return [soft, Tokens(*self._tokenize(items[rows]))]
+
+        flat = self.generate(
+            _triplets(target, hyp),
+            build=build,
+            max_new_tokens=max_length,
+            num_beams=num_candidates,
+            num_return_sequences=num_candidates,
+            batch_size=batch_size,
+            progress=False,
+            desc="correct",
+        )
+        return [flat[r : r + num_candidates] for r in range(0, len(flat), num_candidates)]
 
     def correct(self, X: Any, texts: Sequence[str], H: Any = None, **kwargs: Any) -> list[str]:
         """The best rewrite of each text (one correction step, no re-embedding)."""
@@ -445,8 +445,8 @@ class Corrector(SoftPrefixModel):
 
     # ------------------------------------------------------------------ save / load
 
-    def _extra_config(self) -> dict[str, Any]:
-        return {"inverter": {"fingerprint": self.inverter_fingerprint_}}
+    def _settings(self) -> dict[str, Any]:
+        return {**super()._settings(), "inverter": {"fingerprint": self.inverter_fingerprint_}}
 
     def _load_extra(self, root: Path, config: dict[str, Any]) -> None:
         record = config.get("inverter")

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from embedlens._utils import check_texts
-from inversion._bootstrap import bootstrap_sums, check_bootstrap, ratio_ci
+from embedlens.stats import bootstrap_sums, check_bootstrap, ratio_ci
 
 logger = logging.getLogger(__name__)
 

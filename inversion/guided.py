@@ -23,11 +23,11 @@ proposes, the similarity to the target decides.)
 
 Examples
 --------
->>> from embedlens.tiny import tiny_causal_lm, tiny_embedder
->>> emb = tiny_embedder(dim=16)
->>> g = GuidedInverter(embedder=emb, decoder=tiny_causal_lm(), beam_width=2, top_k=3, max_length=4)
->>> out = g.invert(emb.embed(["a cat"]))
->>> len(out), int(g.queries_[0]) <= 2 * 3 * 4
+>>> from embedlens import load_embedder
+>>> emb = load_embedder("minilm")  # doctest: +SKIP
+>>> g = GuidedInverter(embedder=emb, decoder="smollm2", beam_width=2, top_k=3, max_length=4)
+>>> out = g.invert(emb.embed(["a cat"]))  # doctest: +SKIP
+>>> len(out), int(g.queries_[0]) <= 2 * 3 * 4  # doctest: +SKIP
 (1, True)
 """
 
@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from embedlens._params import ParamsMixin
 from embedlens._utils import check_matrix, progress_bar
 from embedlens.models import Decoder
+from embedlens.params import Params
 from inversion._guided_lm import LMSearchMixin, TextState
 from inversion._lexical import FUNCTION_WORDS, edit_search, rank_keywords, tokenizer_words
 
@@ -58,7 +58,7 @@ DEFAULT_REFINE_PROMPT = (
 )
 
 
-class GuidedInverter(ParamsMixin, LMSearchMixin):
+class GuidedInverter(Params, LMSearchMixin):
     """Invert embeddings with no training: LM-proposed beam search ranked by cosine.
 
     Parameters
@@ -151,33 +151,6 @@ class GuidedInverter(ParamsMixin, LMSearchMixin):
     >>> g = GuidedInverter(embedder="minilm", beam_width=2, top_k=4, max_length=16,
     ...                    max_queries=2000, edit_queries=1800)  # doctest: +SKIP
     """
-
-    _PARAMS = (
-        "embedder",
-        "decoder",
-        "beam_width",
-        "top_k",
-        "max_length",
-        "max_queries",
-        "refine_rounds",
-        "length_penalty",
-        "patience",
-        "keywords",
-        "edit_queries",
-        "edits_per_round",
-        "edit_patience",
-        "edit_start",
-        "word_penalty",
-        "vocabulary",
-        "seed",
-        "prompt",
-        "refine_prompt",
-        "batch_size",
-        "embed_batch_size",
-        "device",
-        "dtype",
-        "progress",
-    )
 
     def __init__(
         self,

@@ -1,8 +1,8 @@
 """The hypothesis model: decode text from an embedding with a soft-prefixed language model.
 
-An :class:`Inverter` maps a vector through the shared soft-prefix projector
-(:class:`interpret.soft_prompt.SoftPrompt`) to ``k`` soft tokens and lets a language model
-write the text that follows them (GEIA; vec2text's hypothesis model). Two backbones:
+An :class:`Inverter` is a :class:`~embedlens.soft.SoftPrefixModel`: it maps a vector through
+the projector (:class:`embedlens.soft.SoftPrompt`) to ``k`` soft tokens and lets a language
+model write the text that follows them (GEIA; vec2text's hypothesis model). Two backbones:
 
 - a causal LM (default: the built-in ``"smollm2"``): the soft tokens are the prompt;
 - an encoder-decoder (``"t5:<dir or hub id>"``, or a T5 :class:`~embedlens.models.Decoder`): the
@@ -10,14 +10,13 @@ write the text that follows them (GEIA; vec2text's hypothesis model). Two backbo
 
 Fine-tuning: the projector only (the LM frozen), projector + LoRA adapters (``peft``), or
 everything. Training runs through :func:`embedlens.train.train`; decoding through
-:func:`interpret.soft_prompt.generate_from_embeds`.
+:meth:`embedlens.soft.SoftPrefixModel.generate`.
 
 Examples
 --------
->>> from embedlens.tiny import tiny_causal_lm, tiny_embedder
->>> inv = Inverter(embedder=tiny_embedder(dim=16), decoder=tiny_causal_lm(), prefix_tokens=2)
->>> inv = inv.fit(["a cat", "a dog"], steps=2, batch_size=2, progress=False)
->>> len(inv.invert(inv.embedder_.embed(["a cat"])))
+>>> inv = Inverter(embedder="minilm", decoder="smollm2", prefix_tokens=2)  # doctest: +SKIP
+>>> inv = inv.fit(["a cat", "a dog"], steps=2, batch_size=2, progress=False)  # doctest: +SKIP
+>>> len(inv.invert(inv.embedder_.embed(["a cat"])))  # doctest: +SKIP
 1
 """
 
@@ -31,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embedlens._utils import check_matrix, progress_bar
-from inversion._soft_lm import DECODER_DIR, FINETUNE_MODES, Finetune, SoftPrefixModel
+from embedlens._utils import check_matrix
+from embedlens.soft.model import DECODER_DIR, FINETUNE_MODES, Finetune, SoftPrefixModel
 
 if TYPE_CHECKING:
     import torch
@@ -81,11 +80,13 @@ class Inverter(SoftPrefixModel):
     ['a cat sat on the mat']
     """
 
+    noun = "inverter"
+
     def training_loss(
         self, vectors: torch.Tensor, texts: list[str], index: np.ndarray
     ) -> torch.Tensor:
         """Mean token cross-entropy of ``texts`` given the soft tokens of ``vectors``."""
-        from interpret.soft_prompt import IGNORE_INDEX, Tokens, splice
+        from embedlens.soft.batch import IGNORE_INDEX, Tokens, answer_loss, splice
 
         model = self.decoder_.model
         ids, mask = self._tokenize(texts)
@@ -95,7 +96,7 @@ class Inverter(SoftPrefixModel):
             labels = ids.masked_fill(mask == 0, IGNORE_INDEX)
             return model(inputs_embeds=embeds, labels=labels).loss  # type: ignore[no-any-return]
         batch = splice(model, [soft, Tokens(ids, mask, target=True)], padding_side="right")
-        return model(**batch.model_inputs()).loss  # type: ignore[no-any-return]
+        return answer_loss(model, batch)
 
     def generate_texts(self, X: np.ndarray) -> list[str]:
         """Greedy decoding (the trainer's held-out evaluation)."""
@@ -297,39 +298,14 @@ class Inverter(SoftPrefixModel):
         progress: bool | None,
     ) -> list[str]:
         """The hypothesis model's texts for the checked vectors ``arr``."""
-        import torch
-
-        from interpret.soft_prompt import generate_from_embeds, splice
-
-        limit = self.max_length if max_length is None else max_length
-        if not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        model, tok = self.decoder_.model, self.decoder_.tokenizer
-        was_training = self.module_.training
-        self.module_.eval()
-        out: list[str] = []
-        starts = range(0, arr.shape[0], batch_size)
-        try:
-            for s in progress_bar(starts, progress=progress, total=len(starts), desc="invert"):
-                vec = torch.from_numpy(arr[s : s + batch_size]).to(self.device_)
-                with torch.no_grad():
-                    soft = self.projector_(vec)
-                if self.is_seq2seq_:
-                    embeds = soft.to(model.get_input_embeddings().weight.dtype)
-                    mask = torch.ones(embeds.shape[:2], dtype=torch.long, device=embeds.device)
-                else:
-                    batch = splice(model, [soft], padding_side="left")
-                    embeds, mask = batch.inputs_embeds, batch.attention_mask
-                out.extend(
-                    generate_from_embeds(
-                        model, tok, embeds, mask, max_new_tokens=limit, num_beams=num_beams
-                    )
-                )
-        finally:
-            self.module_.train(was_training)
-        return out
+        return self.generate(
+            arr,
+            max_new_tokens=max_length,
+            num_beams=num_beams,
+            batch_size=batch_size,
+            progress=progress,
+            desc="invert",
+        )
 
     # ------------------------------------------------------------------ the corrector
 

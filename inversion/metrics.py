@@ -22,8 +22,8 @@ from typing import Any, Literal
 import numpy as np
 
 from embedlens._utils import check_texts
+from embedlens.stats import bootstrap_sums, check_bootstrap, percentile_ci
 from embedlens.tokens import normalize_tokens, token_prf
-from inversion._bootstrap import bootstrap_sums, check_bootstrap, percentile_ci
 from inversion.entities import PII_FIELDS, EntityRecovery, entity_recovery
 
 logger = logging.getLogger(__name__)

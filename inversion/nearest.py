@@ -43,8 +43,10 @@ class NearestNeighbourAttack:
 
     Examples
     --------
-    >>> from embedlens.tiny import tiny_embedder
-    >>> emb = tiny_embedder(dim=16)
+    >>> import numpy as np
+    >>> from embedlens import load_embedder
+    >>> emb = load_embedder(lambda texts: np.array([[len(t), t.count("b") + 1.0] for t in texts]),
+    ...                     name="toy")
     >>> attack = NearestNeighbourAttack(emb).fit(["a red car", "a blue boat"])
     >>> attack.invert(emb.embed(["a blue boat"]))
     ['a blue boat']

@@ -9,7 +9,7 @@ and shapes below come from reading their model definitions (``InversionModel`` a
   dropped), ``encoder_decoder.*`` (a T5 ``T5ForConditionalGeneration``, ``t5-base`` for GTR),
   and ``embedding_transform.{0,3}.{weight,bias}``: ``Linear(d, d) -> Dropout -> GELU ->
   Linear(d, k * d_model)``, whose output is reshaped to ``k`` (``num_repeat_tokens``, 16)
-  encoder input vectors. That is :class:`interpret.soft_prompt.SoftPrompt` with no input
+  encoder input vectors. That is :class:`embedlens.soft.SoftPrompt` with no input
   LayerNorm, no RMS normalization of the soft tokens and a gain of 1 (``mlp.0`` and ``mlp.3``;
   dropout and GELU commute at inference), feeding a seq2seq :class:`~inversion.inverter.Inverter`.
   :func:`inverter_from_vec2text` builds that inverter (a :class:`Vec2TextInverter`).
@@ -67,7 +67,7 @@ GTR_EMBEDDER_ID = "sentence-transformers/gtr-t5-base"
 BASE_MODEL = "t5-base"
 _T5 = "encoder_decoder."
 _TRANSFORM = ("0.weight", "0.bias", "3.weight", "3.bias")
-#: vec2text corrector transform -> the role of embedlens's CorrectorPrompt it feeds
+#: vec2text corrector transform -> the role of the Corrector's projector it feeds
 CORRECTOR_ROLES = {
     "embedding_transform_1": "target",
     "embedding_transform_3": "hypothesis",
@@ -82,14 +82,14 @@ class Vec2TextUnavailableError(OSError):
 class Vec2TextInverter(Inverter):
     """An :class:`~inversion.inverter.Inverter` whose projector has vec2text's form.
 
-    The projector is a :class:`~interpret.soft_prompt.SoftPrompt` without input LayerNorm and
+    The projector is a :class:`~embedlens.soft.SoftPrompt` without input LayerNorm and
     without RMS normalization of its soft tokens (vec2text's ``embedding_transform``); the rest
     (T5 backbone, decoding, save/load) is the Inverter's. Saved as ``Vec2TextInverter``: load it
     with ``Vec2TextInverter.from_pretrained(dir)``.
     """
 
     def _make_projector(self, model: Any, in_dim: int) -> torch.nn.Module:
-        from interpret.soft_prompt import SoftPrompt
+        from embedlens.soft.projector import SoftPrompt
 
         width = int(model.get_input_embeddings().weight.shape[1])
         return SoftPrompt(

@@ -1,12 +1,13 @@
-"""Statistics for probe evaluation: metrics from confusion matrices, R², bootstrap helpers."""
+"""Statistics for probe evaluation: metrics from confusion matrices, R², cluster codes.
+
+The bootstrap itself is :mod:`embedlens.stats`, shared with the inversion metrics and the audit.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-
-from probes._validation import check_fraction
 
 
 def r2_score(y: np.ndarray, pred: np.ndarray) -> float:
@@ -37,38 +38,8 @@ def confusion_metrics(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return accuracy, macro
 
 
-def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, float]:
-    """Percentile interval of bootstrap draws (NaN when there are none)."""
-    if draws.size == 0:
-        return (float("nan"), float("nan"))
-    alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(draws, [alpha, 1.0 - alpha])
-    return (float(lo), float(hi))
-
-
-def resampled_sums(
-    per_cluster: np.ndarray, n_bootstrap: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Column sums of ``per_cluster`` (T, m) over bootstrap resamples of its T rows: (B, m)."""
-    t = per_cluster.shape[0]
-    out = np.empty((n_bootstrap, per_cluster.shape[1]))
-    step = max(1, 2_000_000 // max(t, 1))
-    uniform = np.full(t, 1.0 / t)
-    for start in range(0, n_bootstrap, step):
-        b = min(step, n_bootstrap - start)
-        out[start : start + b] = rng.multinomial(t, uniform, size=b) @ per_cluster
-    return out
-
-
 def cluster_codes(clusters: Any, index: np.ndarray) -> np.ndarray | None:
     if clusters is None:
         return None
     values = np.asarray(clusters)[index]
     return np.unique(values, return_inverse=True)[1].reshape(-1)
-
-
-def check_bootstrap(n_bootstrap: int, confidence: float) -> tuple[int, float]:
-    """Validate the bootstrap settings."""
-    if int(n_bootstrap) < 0:
-        raise ValueError(f"n_bootstrap must be >= 0 (0 turns intervals off), got {n_bootstrap}.")
-    return int(n_bootstrap), check_fraction(confidence, "confidence")

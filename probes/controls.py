@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from probes._stats import check_bootstrap, percentile_interval, resampled_sums
+from embedlens.stats import bootstrap_sums, check_bootstrap, percentile_ci
 from probes._utils import rng_from
 from probes._validation import check_lengths, check_matrix
 from probes.evaluate import (
@@ -214,7 +214,7 @@ def control_task(
     labels = prepare_targets(X, y, "classification")
     key_list = list(keys)
     check_lengths(X, key_list, y_name="keys")
-    n_boot, conf = check_bootstrap(n_bootstrap, confidence)
+    n_boot, conf = check_bootstrap(n_bootstrap, confidence, name="n_bootstrap")
     rng = rng_from(random_state)
     control = control_labels(key_list, labels, random_state=rng)
     splits = make_splits(
@@ -260,7 +260,7 @@ def control_task(
     per = np.zeros((int(ids.max()) + 1, 3))
     np.add.at(per, ids, np.column_stack([np.ones(len(ids)), task_ok, ctrl_ok]))
     if n_boot:
-        sums = resampled_sums(per, n_boot, rng)
+        sums = bootstrap_sums(per, n_boot, rng)
         diffs = (sums[:, 1] - sums[:, 2]) / sums[:, 0]
     else:
         diffs = np.zeros(0)
@@ -268,6 +268,6 @@ def control_task(
         task=task_result,
         control=ctrl_result,
         selectivity=task_result.score - ctrl_result.score,
-        ci=percentile_interval(diffs, conf),
+        ci=percentile_ci(diffs, conf),
         n_types=len(set(key_list)),
     )

@@ -17,14 +17,8 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.base import clone
 
-from probes._stats import (
-    check_bootstrap,
-    cluster_codes,
-    confusion_metrics,
-    percentile_interval,
-    r2_score,
-    resampled_sums,
-)
+from embedlens.stats import bootstrap_sums, check_bootstrap, percentile_ci
+from probes._stats import cluster_codes, confusion_metrics, r2_score
 from probes._utils import progress_bar, rng_from, seed_from
 from probes._validation import (
     Task,
@@ -360,11 +354,11 @@ def summarize(
             draws = rng.multinomial(n, cm.ravel() / n, size=n_bootstrap).reshape(-1, k, k)
         else:
             per = np.bincount(cluster * k * k + cells, minlength=(cluster.max() + 1) * k * k)
-            draws = resampled_sums(per.reshape(-1, k * k), n_bootstrap, rng).reshape(-1, k, k)
+            draws = bootstrap_sums(per.reshape(-1, k * k), n_bootstrap, rng).reshape(-1, k, k)
         d_acc, d_f1 = confusion_metrics(draws)
         cis = {
-            "accuracy": percentile_interval(d_acc, confidence),
-            "f1_macro": percentile_interval(d_f1, confidence),
+            "accuracy": percentile_ci(d_acc, confidence),
+            "f1_macro": percentile_ci(d_f1, confidence),
         }
         n_classes: int | None = len(np.unique(y))
     else:
@@ -384,7 +378,7 @@ def summarize(
             ids = np.arange(n) if cluster is None else cluster
             per_cluster = np.zeros((int(ids.max()) + 1, stats.shape[1]))
             np.add.at(per_cluster, ids, stats)
-            sums = resampled_sums(per_cluster, n_bootstrap, rng)
+            sums = bootstrap_sums(per_cluster, n_bootstrap, rng)
             m = y2.shape[1]
             count, sy, syy, sse = (
                 sums[:, :1],
@@ -396,7 +390,7 @@ def summarize(
             ok = sst > 1e-12 * np.maximum(syy, 1e-300)
             r2 = np.where(ok, 1.0 - sse / np.where(ok, sst, 1.0), np.where(sse > 0, 0.0, 1.0))
             draws_r = np.column_stack([r2.mean(axis=1), sse.sum(axis=1) / (count[:, 0] * m)])
-        cis = {name: percentile_interval(draws_r[:, i], confidence) for i, name in enumerate(names)}
+        cis = {name: percentile_ci(draws_r[:, i], confidence) for i, name in enumerate(names)}
         n_classes = None
     return ProbeResult(
         task=task,
@@ -491,7 +485,7 @@ def evaluate_probe(
     X = check_matrix(X)
     kind = infer_task(y, task)
     targets = prepare_targets(X, y, kind)
-    n_boot, conf = check_bootstrap(n_bootstrap, confidence)
+    n_boot, conf = check_bootstrap(n_bootstrap, confidence, name="n_bootstrap")
     splits = make_splits(
         X, targets, kind, cv=cv, holdout=holdout, groups=groups, random_state=random_state
     )

@@ -24,7 +24,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 @pytest.fixture(scope="session")
 def tiny_emb():
-    from embedlens.tiny import tiny_embedder
+    from tiny_models import tiny_embedder
 
     return tiny_embedder(dim=32)
 

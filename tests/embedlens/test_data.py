@@ -545,7 +545,7 @@ def test_corpus_split_keeps_records_aligned(pii: Corpus) -> None:
 
 
 def test_count_longer_counts_texts_over_the_token_limit():
-    from embedlens.tiny import tiny_tokenizer
+    from tiny_models import tiny_tokenizer
     from embedlens.tokens import count_longer
 
     tok = tiny_tokenizer()  # one token per character

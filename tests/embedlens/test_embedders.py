@@ -14,7 +14,7 @@ from embedlens import (
     load_embedder,
 )
 from embedlens.embedders import pool
-from embedlens.tiny import save_tiny, tiny_encoder
+from tiny_models import save_tiny, tiny_encoder
 
 TEXTS = ["a short one", "a much longer text that needs more tokens than the others", "mid size"]
 
@@ -66,7 +66,7 @@ def test_unknown_pooling_lists_valid():
 
 
 def test_fingerprint_stable_and_sensitive(tiny_emb):
-    from embedlens.tiny import tiny_embedder
+    from tiny_models import tiny_embedder
 
     assert tiny_embedder(dim=32).fingerprint == tiny_emb.fingerprint
     assert tiny_embedder(dim=32, seed=1).fingerprint != tiny_emb.fingerprint
@@ -316,7 +316,7 @@ def test_length_batches():
 
 
 def test_embed_layers_one_pass_matches_single_layer_embedders():
-    from embedlens.tiny import tiny_embedder
+    from tiny_models import tiny_embedder
 
     emb = tiny_embedder(dim=16, layers=3, normalize=False)
     assert emb.n_layers == 3

@@ -15,7 +15,7 @@ from embedlens.models import (
     resolve_model_source,
     smollm2_dir,
 )
-from embedlens.tiny import save_tiny, tiny_causal_lm, tiny_seq2seq, tiny_tokenizer
+from tiny_models import save_tiny, tiny_causal_lm, tiny_seq2seq, tiny_tokenizer
 
 
 def test_resolve_device():

@@ -11,14 +11,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from embedlens.models import Decoder  # noqa: E402
-from embedlens.saving import (  # noqa: E402
-    CONFIG_FILE,
+from embedlens.saving import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, embedder_record  # noqa: E402
+from embedlens.soft.io import (  # noqa: E402
     DECODER_DIR,
-    FORMAT_VERSION,
-    WEIGHTS_FILE,
     decoder_record,
     decoder_to_store,
-    embedder_record,
     load_soft_prefix_weights,
     open_soft_prefix_dir,
     soft_prefix_config,
@@ -28,7 +25,7 @@ from embedlens.saving import (  # noqa: E402
     trained_lm_params,
     write_soft_prefix_dir,
 )
-from interpret.soft_prompt import SoftPromptedLM  # noqa: E402
+from embedlens.soft.projector import SoftPromptedLM  # noqa: E402
 
 
 class Projector(torch.nn.Module):
@@ -167,7 +164,7 @@ def test_decoder_to_store_is_the_model_as_given_with_the_loaded_tokenizer():
 
 def test_a_stored_decoder_is_written_and_the_directory_reopens(tmp_path, tiny_emb):
     from embedlens.models import load_backbone
-    from embedlens.tiny import tiny_causal_lm
+    from tiny_models import tiny_causal_lm
 
     lm = tiny_causal_lm(hidden=16, layers=1)
     record = decoder_record(lm, lm)

@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from embedlens.cache import EmbeddingCache  # noqa: E402
-from embedlens.tiny import tiny_causal_lm, tiny_embedder  # noqa: E402
+from tiny_models import tiny_causal_lm, tiny_embedder  # noqa: E402
 from embedlens.train import (  # noqa: E402
     Trainable,
     TrainConfig,
@@ -272,7 +272,7 @@ WORKER = """
 import json, sys
 import torch
 torch.set_num_threads(1)
-from embedlens.tiny import tiny_causal_lm, tiny_embedder
+from tiny_models import tiny_causal_lm, tiny_embedder
 from inversion.inverter import Inverter
 texts = json.loads(sys.argv[1])
 inv = Inverter(embedder=tiny_embedder(dim=16), decoder=tiny_causal_lm(hidden=32, seed=1),

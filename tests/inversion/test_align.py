@@ -164,7 +164,7 @@ def test_aligned_embedder_implements_the_protocol_and_maps_into_the_target():
 
 
 def test_inverter_loads_with_an_aligned_embedder(tmp_path, tiny_emb, one_torch_thread):
-    from embedlens.tiny import tiny_causal_lm, tiny_embedder
+    from tiny_models import tiny_causal_lm, tiny_embedder
     from inversion.inverter import Inverter
 
     texts = ["a cat", "a dog", "the sun", "red hat", "big car", "old tree"] * 4

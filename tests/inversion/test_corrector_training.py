@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from embedlens.tiny import tiny_causal_lm, tiny_embedder, tiny_seq2seq  # noqa: E402
+from tiny_models import tiny_causal_lm, tiny_embedder, tiny_seq2seq  # noqa: E402
 from inversion.corrector import HYPOTHESES_FILE, Corrector, cached_hypotheses  # noqa: E402
 from inversion.inverter import Inverter  # noqa: E402
 
@@ -244,7 +244,7 @@ def test_held_out_evaluation_uses_the_held_out_hypotheses(inverter, emb, monkeyp
 
 def test_frozen_lm_is_shared_with_the_inverter_and_referenced_by_spec(emb, tmp_path):
     from embedlens.embedders import FunctionEmbedder
-    from embedlens.tiny import save_tiny
+    from tiny_models import save_tiny
 
     # a black-box embedder (it also never sees a batch of only empty texts, which the tiny
     # character tokenizer, adding no special tokens, cannot embed)

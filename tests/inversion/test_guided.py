@@ -35,7 +35,7 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def lm():
-    from embedlens.tiny import tiny_causal_lm
+    from tiny_models import tiny_causal_lm
 
     return tiny_causal_lm()
 
@@ -151,7 +151,7 @@ def test_bad_input_and_parameters(tiny_emb, lm):
 
 
 def test_an_encoder_decoder_is_refused(tiny_emb):
-    from embedlens.tiny import tiny_seq2seq
+    from tiny_models import tiny_seq2seq
 
     g = GuidedInverter(embedder=tiny_emb, decoder=tiny_seq2seq())
     with pytest.raises(ValueError, match="needs a causal LM"):

@@ -40,7 +40,7 @@ def _t5_state(t5) -> dict[str, torch.Tensor]:
 @pytest.fixture(scope="module")
 def source():
     """A tiny 'vec2text hypothesis checkpoint': T5, an embedder's weights, the transform."""
-    from embedlens.tiny import tiny_encoder, tiny_seq2seq
+    from tiny_models import tiny_encoder, tiny_seq2seq
 
     t5 = tiny_seq2seq(seed=1)
     transform = _transform(32, 32, seed=2)
@@ -68,7 +68,7 @@ def _reference(t5, transform, X: np.ndarray, max_new_tokens: int) -> list[str]:
 def test_hypothesis_checkpoint_becomes_an_inverter_that_computes_the_same(
     source, tiny_emb, tmp_path, one_torch_thread
 ):
-    from embedlens.tiny import tiny_seq2seq
+    from tiny_models import tiny_seq2seq
 
     t5, transform, state = source
     fresh = tiny_seq2seq(seed=9)  # other random weights: the checkpoint must replace them
@@ -98,7 +98,7 @@ def test_hypothesis_checkpoint_becomes_an_inverter_that_computes_the_same(
 def test_local_checkpoint_directory_loads_offline(source, tiny_emb, tmp_path, one_torch_thread):
     from safetensors.torch import save_file
 
-    from embedlens.tiny import save_tiny
+    from tiny_models import save_tiny
 
     t5, transform, state = source
     base = save_tiny(t5.model, t5.tokenizer, tmp_path / "t5-base-tiny")
@@ -133,7 +133,7 @@ def test_hub_unreachable_names_what_is_missing(monkeypatch):
 
 
 def test_bad_checkpoints_are_refused(source, tiny_emb):
-    from embedlens.tiny import tiny_embedder, tiny_seq2seq
+    from tiny_models import tiny_embedder, tiny_seq2seq
 
     _, _, state = source
     fresh = tiny_seq2seq()
@@ -159,8 +159,9 @@ def test_bad_checkpoints_are_refused(source, tiny_emb):
 
 
 def test_corrector_keys_map_onto_the_corrector_projectors(one_torch_thread):
-    from embedlens.tiny import tiny_seq2seq
-    from inversion.corrector import CorrectorPrompt
+    from tiny_models import tiny_seq2seq
+    from embedlens.soft import SoftPrompt
+    from inversion.corrector import ROLES
 
     t5 = tiny_seq2seq(seed=3)
     state = {f"encoder_decoder.{k}": v for k, v in _t5_state(t5.model).items()}
@@ -170,7 +171,9 @@ def test_corrector_keys_map_onto_the_corrector_projectors(one_torch_thread):
         state.update({f"{name}.{k}": v for k, v in transforms[name].state_dict().items()})
     state.update({"layernorm.weight": torch.ones(32), "layernorm.bias": torch.zeros(32)})
     out = corrector_state_dict(state, prefix_tokens=K, d_model=32)
-    prompt = CorrectorPrompt.for_model(t5.model, 32, K, hidden=HIDDEN)
+    prompt = SoftPrompt.for_model(
+        t5.model, 32, K, hidden=HIDDEN, roles=ROLES, normalize_input=(True, True, False)
+    )
     own = {f"projector.{k}": v for k, v in prompt.state_dict().items()}
     proj = {k: v for k, v in out["weights"].items() if k.startswith("projector.")}
     assert set(proj) <= set(own)

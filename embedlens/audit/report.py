@@ -1,0 +1,431 @@
+"""An :class:`~embedlens.audit.result.AuditResult` as a self-contained offline HTML report.
+
+``write_report(result, "audit-report")`` writes ``index.html`` (plotly.js inlined; no remote
+fonts, scripts or images) and ``result.json`` into a temporary directory beside the target and
+renames it into place. The page shows the summary first, then the leakage tables, attribute
+inference, the defenses with the utility-versus-leakage curve, original and recovered examples
+with the recovered facts highlighted, and a map of the corpus coloured by leakage.
+
+Every text from the corpus (and every attack's output) is HTML-escaped; plots carry texts as
+JSON that plotly escapes too, so a record containing ``<script>`` cannot run. Every number
+shown sits in an element with ``data-key`` (a JSON pointer into ``result.json``) and
+``data-fmt`` (how it is printed), so tests check that the page and the JSON agree.
+
+The result is read through its attributes only (``AuditResult`` is imported for type checking),
+so ``AuditResult.to_html`` can call :func:`write_report` without an import circle.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from embedlens.audit.figures import (
+    attributes_figure,
+    has_map,
+    leakage_figure,
+    map_figure,
+    tradeoff_figure,
+)
+
+if TYPE_CHECKING:
+    from embedlens.audit.result import AuditResult
+
+__all__ = [
+    "attributes_figure",
+    "fmt",
+    "leakage_figure",
+    "map_figure",
+    "render_html",
+    "resolve_pointer",
+    "tradeoff_figure",
+    "write_report",
+]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;
+color:#1d2330;background:#fafbfc}main{max-width:1200px;margin:0 auto;padding:24px}
+h1{margin:0 0 4px}h2{margin-top:40px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
+table{border-collapse:collapse;margin:12px 0;font-size:14px;background:#fff}
+th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f0f3f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.risk{display:inline-block;padding:4px 12px;border-radius:12px;color:#fff;font-weight:600}
+.risk-high{background:#c62828}.risk-moderate{background:#ef6c00}.risk-low{background:#2e7d32}
+.headline{font-size:19px;margin:12px 0}.muted{color:#57606a;font-size:13px}
+mark{background:#ffd54f;padding:0 2px;border-radius:2px}.example td{max-width:520px}
+.skipped{color:#8c2f00}
+"""
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def fmt(value: Any, kind: str) -> str:
+    """How the report prints a number: ``pct`` (42.0%), ``f3`` (0.420), ``f1`` (4.2), ``int``."""
+    if value is None:
+        return "n/a"
+    v = float(value)
+    if kind == "pct":
+        return f"{100 * v:.1f}%"
+    if kind == "f3":
+        return f"{v:.3f}"
+    if kind == "f1":
+        return f"{v:.1f}"
+    if kind == "int":
+        return f"{round(v)}"
+    raise ValueError(f"unknown number format {kind!r}")
+
+
+def _pointer(*parts: Any) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def resolve_pointer(data: Any, pointer: str) -> Any:
+    """The value at a JSON pointer (RFC 6901) such as ``/attacks/bag-of-words/overall``."""
+    node = data
+    for raw in pointer.lstrip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _num(value: Any, kind: str, *parts: Any, tag: str = "td") -> str:
+    cls = ' class="num"' if tag == "td" else ""
+    return (
+        f'<{tag}{cls} data-key="{html.escape(_pointer(*parts))}" data-fmt="{kind}">'
+        f"{fmt(value, kind)}</{tag}>"
+    )
+
+
+def _ci(ci: Sequence[float] | None) -> str:
+    if not ci:
+        return ""
+    return f'<span class="muted"> [{fmt(ci[0], "pct")}, {fmt(ci[1], "pct")}]</span>'
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _summary(r: AuditResult) -> str:
+    s, c = r.summary, r.config
+    risk = str(s.get("risk", "unknown"))
+    out = [
+        f'<p><span class="risk risk-{_e(risk)}">risk: {_e(risk)}</span></p>',
+        f'<p class="headline">{_e(s.get("headline", ""))}</p>',
+    ]
+    top = s.get("top_fields", {})
+    if top:
+        out.append("<table><tr><th>fact</th><th>best recovery rate</th><th>by</th></tr>")
+        for f, row in top.items():
+            out.append(
+                f"<tr><td>{_e(f)}</td>{_num(row['rate'], 'pct', 'summary', 'top_fields', f, 'rate')}"
+                f"<td>{_e(row['attack'])}</td></tr>"
+            )
+        out.append("</table>")
+    best = s.get("best_defense")
+    if best:
+        out.append(
+            f"<p>Best defense keeping at least 90% of the clean recall@10: <b>{_e(best['name'])}</b> "
+            f"(recall@10 {_num(best['recall@10'], 'pct', 'summary', 'best_defense', 'recall@10', tag='span')}, "
+            f"leakage {_num(best['leakage'], 'pct', 'summary', 'best_defense', 'leakage', tag='span')}).</p>"
+        )
+    ran = ", ".join(_e(a) for a in s.get("ran", [])) or "none"
+    out.append(f"<p>Attacks that ran: {ran}.</p>")
+    skipped = s.get("skipped", {})
+    if skipped:
+        out.append("<p>Attacks skipped or failed:</p><ul>")
+        out.extend(f'<li class="skipped"><b>{_e(k)}</b>: {_e(v)}</li>' for k, v in skipped.items())
+        out.append("</ul>")
+    spent = c["budget"]
+    out.append(
+        f"<p>Attack budget {_e(spent['text'])}: the attacks spent "
+        f"{_num(spent.get('spent_seconds'), 'f1', 'config', 'budget', 'spent_seconds', tag='span')} s "
+        f"and {_num(spent.get('spent_queries'), 'int', 'config', 'budget', 'spent_queries', tag='span')} "
+        "embedder queries on the victims' vectors.</p>"
+    )
+    notes = [(n, a["note"]) for n, a in r.attacks.items() if a.get("note")]
+    if notes:
+        out.append("<p>Budget and scaling:</p><ul>")
+        out.extend(f"<li><b>{_e(n)}</b>: {_e(t)}</li>" for n, t in notes)
+        out.append("</ul>")
+    emb, corpus, att = c["embedder"], c["corpus"], c["attacker"]
+    out.append(
+        f'<p class="muted">Embedder <b>{_e(emb["name"])}</b> (dim {_e(emb["dim"])}, fingerprint '
+        f"{_e(emb['fingerprint'])}); corpus {_e(corpus['name'])} with "
+        f"{_num(corpus['records'], 'int', 'config', 'corpus', 'records', tag='span')} victim records; "
+        f"the attacker holds {_num(att['records'], 'int', 'config', 'attacker', 'records', tag='span')} "
+        f"records of its own ({_e(att['source'])}); attack budget {_e(c['budget']['text'])}; "
+        f"engine {_e(c['engine'])}; seed {_e(c['seed'])}; total "
+        f"{_num(r.timings.get('total'), 'f1', 'timings', 'total', tag='span')} s.</p>"
+    )
+    return "\n".join(out)
+
+
+def _attacks(r: AuditResult) -> str:
+    out = [
+        "<table><tr><th>attack</th><th>status</th><th>records attacked</th><th>BLEU</th>"
+        "<th>token F1</th><th>exact match</th><th>cosine</th><th>facts recovered</th>"
+        "<th>embedder queries / record</th><th>training queries</th><th>seconds</th></tr>"
+    ]
+    for name, a in r.attacks.items():
+        if a.get("status") != "ran":
+            out.append(
+                f'<tr><td>{_e(name)}</td><td class="skipped" colspan="10">{_e(a["status"])}: '
+                f"{_e(a.get('reason'))}</td></tr>"
+            )
+            continue
+        m = a["metrics"]
+        cells = [
+            _num(a["n_attacked"], "int", "attacks", name, "n_attacked"),
+            _num(m.get("bleu"), "f1", "attacks", name, "metrics", "bleu"),
+            _num(m.get("token_f1"), "f3", "attacks", name, "metrics", "token_f1"),
+            _num(m.get("exact_match"), "pct", "attacks", name, "metrics", "exact_match"),
+            _num(m.get("cosine"), "f3", "attacks", name, "metrics", "cosine"),
+            _num(a["overall"], "pct", "attacks", name, "overall"),
+            _num(a["queries_per_record"], "f1", "attacks", name, "queries_per_record"),
+            _num(a["training_queries"], "int", "attacks", name, "training_queries"),
+            _num(a["seconds"], "f1", "attacks", name, "seconds"),
+        ]
+        out.append(f"<tr><td>{_e(name)}</td><td>ran</td>{''.join(cells)}</tr>")
+    out.append("</table>")
+    ran = {n: a for n, a in r.attacks.items() if a.get("status") == "ran"}
+    fields = list(dict.fromkeys(f for a in ran.values() for f in a.get("fields", {})))
+    if fields:
+        prior = r.summary.get("prior_fields") or {}
+        out.append(
+            "<h3>Recovery rate per field (95% bootstrap CI)</h3>"
+            + (
+                '<p class="muted">prior: the rate of a guess that needs no vector (the most '
+                "common value of each field among the attacker's own records); an attack leaks "
+                "a field where it beats it.</p>"
+                if prior
+                else ""
+            )
+            + "<table><tr><th>field</th>"
+            + ("<th>prior</th>" if prior else "")
+        )
+        out.extend(f"<th>{_e(n)}</th>" for n in ran)
+        out.append("</tr>")
+        for f in fields:
+            out.append(f"<tr><td>{_e(f)}</td>")
+            if prior:
+                cell = _num(prior[f], "pct", "summary", "prior_fields", f) if f in prior else None
+                out.append(cell or "<td>n/a</td>")
+            for n, a in ran.items():
+                row = a["fields"].get(f)
+                if row is None:
+                    out.append("<td>n/a</td>")
+                    continue
+                out.append(
+                    f'<td class="num"><span data-key="{_e(_pointer("attacks", n, "fields", f, "rate"))}" '
+                    f'data-fmt="pct">{fmt(row["rate"], "pct")}</span>{_ci(row.get("ci"))}'
+                    f'<span class="muted"> ({row["recovered"]}/{row["total"]})</span></td>'
+                )
+            out.append("</tr>")
+        out.append("</table>")
+    return "\n".join(out)
+
+
+def _attributes(r: AuditResult) -> str:
+    if not r.attributes:
+        return "<p>The corpus has no attribute labels.</p>"
+    out = [
+        "<table><tr><th>attribute</th><th>probe accuracy</th><th>95% CI</th>"
+        "<th>majority baseline</th><th>classes</th><th>note</th></tr>"
+    ]
+    for attr, row in r.attributes.items():
+        if "accuracy" not in row:
+            out.append(
+                f'<tr><td>{_e(attr)}</td><td class="skipped" colspan="5">skipped: {_e(row.get("skipped"))}</td></tr>'
+            )
+            continue
+        out.append(
+            f"<tr><td>{_e(attr)}</td>{_num(row['accuracy'], 'pct', 'attributes', attr, 'accuracy')}"
+            f"<td>{_ci(row.get('ci'))}</td>{_num(row['baseline'], 'pct', 'attributes', attr, 'baseline')}"
+            f"{_num(row['classes'], 'int', 'attributes', attr, 'classes')}<td>{_e(row.get('note') or '')}</td></tr>"
+        )
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _defenses(r: AuditResult) -> str:
+    if not r.defenses:
+        return "<p>No defense was evaluated.</p>"
+    attrs = list(dict.fromkeys(a for d in r.defenses for a in d.get("attributes", {})))
+    out = [
+        "<table><tr><th>defense</th><th>recall@1</th><th>recall@10</th>"
+        "<th>leakage (adaptive)</th><th>leakage (non-adaptive)</th>"
+        + "".join(f"<th>{_e(a)} probe</th>" for a in attrs)
+        + "</tr>"
+    ]
+    for i, d in enumerate(r.defenses):
+        cells = [
+            _num(d["utility"]["recall@1"], "pct", "defenses", i, "utility", "recall@1"),
+            _num(d["utility"]["recall@10"], "pct", "defenses", i, "utility", "recall@10"),
+            _num(d.get("leakage_score"), "pct", "defenses", i, "leakage_score"),
+            _num(
+                d.get("leakage_score_non_adaptive"),
+                "pct",
+                "defenses",
+                i,
+                "leakage_score_non_adaptive",
+            ),
+        ]
+        cells += [
+            _num(d["attributes"].get(a), "pct", "defenses", i, "attributes", a) for a in attrs
+        ]
+        out.append(f"<tr><td>{_e(d['name'])}</td>{''.join(cells)}</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def highlight(text: str, values: Sequence[str]) -> str:
+    """``text`` HTML-escaped, with every case-insensitive occurrence of ``values`` in <mark>."""
+    spans: list[tuple[int, int]] = []
+    low = text.casefold()
+    for v in sorted({v for v in values if v.strip()}, key=len, reverse=True):
+        for m in re.finditer(re.escape(v.casefold()), low):
+            if all(m.end() <= a or m.start() >= b for a, b in spans):
+                spans.append((m.start(), m.end()))
+    out, pos = [], 0
+    for a, b in sorted(spans):
+        out.append(html.escape(text[pos:a]))
+        out.append(f"<mark>{html.escape(text[a:b])}</mark>")
+        pos = b
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def _examples(r: AuditResult, per_attack: int = 3) -> str:
+    texts = r.records["texts"]
+    out = []
+    for name, a in r.attacks.items():
+        if a.get("status") != "ran" or not a.get("records"):
+            continue
+        ranked = sorted(
+            a["records"],
+            key=lambda p: (-sum(h for h, _ in p["found"].values()), -p["token_f1"], p["index"]),
+        )[:per_attack]
+        out.append(
+            f'<h3>{_e(name)}</h3><table class="example"><tr><th>original</th><th>recovered</th><th>facts recovered</th></tr>'
+        )
+        for p in ranked:
+            got = [k for k, (h, _) in p["found"].items() if h]
+            out.append(
+                f"<tr><td>{highlight(texts[p['index']], p['values'])}</td>"
+                f"<td>{highlight(p['hypothesis'], p['values'])}</td>"
+                f"<td>{_e(', '.join(got) or 'none')}</td></tr>"
+            )
+        out.append("</table>")
+    return "\n".join(out) or "<p>No attack ran.</p>"
+
+
+def _plot(fig: Any, div_id: str) -> str:
+    import plotly.io as pio
+
+    return str(
+        pio.to_html(
+            fig,
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=div_id,
+            config={"displaylogo": False, "responsive": True},
+            default_width="100%",
+        )
+    )
+
+
+def _map_section(result: AuditResult) -> str:
+    if has_map(result):
+        return _plot(map_figure(result), "fig-map")
+    if len(result.records["texts"]) < 3:
+        return "<p>Too few records for a map.</p>"
+    return "<p>This result holds no map coordinates.</p>"
+
+
+def render_html(result: AuditResult) -> str:
+    """The report as one HTML page (plotly.js inlined)."""
+    from plotly.offline import get_plotlyjs
+
+    sections = [
+        ("summary", "Summary", _summary(result)),
+        (
+            "leakage",
+            "What each attack recovers",
+            _attacks(result) + _plot(leakage_figure(result), "fig-leakage"),
+        ),
+        (
+            "attributes",
+            "Attribute inference",
+            _attributes(result)
+            + (
+                _plot(attributes_figure(result), "fig-attributes")
+                if any("accuracy" in v for v in result.attributes.values())
+                else ""
+            ),
+        ),
+        (
+            "defenses",
+            "Defenses: retrieval utility against leakage",
+            f"<p>Utility: recall@1 and @10 of queries built from {_e(result.utility.get('queries', 'parts of each record'))} "
+            f"against the defended vectors of all records (clean: recall@10 "
+            f"{_num(result.utility.get('recall@10'), 'pct', 'utility', 'recall@10', tag='span')}). Leakage: "
+            "facts recovered by the strongest of the retrained attacks, non-adaptive (trained on clean "
+            "vectors) and adaptive (trained on defended vectors).</p>"
+            + _defenses(result)
+            + (_plot(tradeoff_figure(result), "fig-tradeoff") if result.defenses else ""),
+        ),
+        (
+            "examples",
+            "Original and recovered text (recovered facts highlighted)",
+            _examples(result),
+        ),
+        (
+            "map",
+            "Map of the corpus by leakage",
+            _map_section(result),
+        ),
+    ]
+    nav = " · ".join(f'<a href="#{k}">{_e(t.split(":")[0])}</a>' for k, t, _ in sections)
+    body = "\n".join(
+        f'<section id="{k}"><h2>{_e(t)}</h2>\n{content}</section>' for k, t, content in sections
+    )
+    title = f"embedlens privacy audit: {result.config['embedder']['name']}"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style>"
+        f'<script type="text/javascript">{get_plotlyjs()}</script></head>'
+        f'<body><main><h1>{_e(title)}</h1><p class="muted">{nav}</p>\n{body}\n</main></body></html>\n'
+    )
+
+
+def write_report(
+    result: AuditResult, out_dir: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write ``index.html`` and ``result.json`` to ``out_dir`` atomically; returns index.html.
+
+    Raises ``FileExistsError`` when ``out_dir`` exists and ``overwrite`` is False.
+    """
+    from embedlens._utils import atomic_path
+
+    target = Path(out_dir)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} exists: pass --overwrite (overwrite=True) to replace it")
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"{target} is a file, not a report directory: choose another path")
+    page = render_html(result)
+    data = json.dumps(result.to_dict(), indent=1, allow_nan=False)
+    with atomic_path(target) as tmp:
+        tmp.mkdir(parents=True)
+        (tmp / "result.json").write_text(data, encoding="utf-8")
+        (tmp / "index.html").write_text(page, encoding="utf-8")
+    return target / "index.html"

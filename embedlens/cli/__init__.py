@@ -1,0 +1,69 @@
+"""The ``embedlens`` command.
+
+Subcommands, one module each (each has ``register(subparsers)``, which adds its parsers and
+sets ``func``; the arguments they share are defined once in :mod:`embedlens.cli.common`):
+
+- ``embedlens info`` (:mod:`~embedlens.cli.info`): versions, built-in models and corpora, the
+  cache directory, the device.
+- ``embedlens embed`` (:mod:`~embedlens.cli.embed`): embed a corpus into a ``.npy`` file.
+- ``embedlens train-inverter`` / ``embedlens invert`` (:mod:`~embedlens.cli.inversion`): train
+  an inverter, decode vectors.
+- ``embedlens probe`` / ``map`` / ``explain`` (:mod:`~embedlens.cli.probe`,
+  :mod:`~embedlens.cli.maps`, :mod:`~embedlens.cli.explain`): linear probes, interactive maps,
+  explanations in words.
+- ``embedlens audit`` / ``embedlens demo`` (:mod:`~embedlens.cli.audit`): the privacy audit;
+  ``demo`` is the default audit of the built-in MiniLM on synthetic PII records.
+
+Every subcommand exits 0 on success and non-zero with a one-line reason on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from embedlens.cli import audit, embed, explain, info, inversion, maps, probe
+
+__all__ = ["main"]
+
+#: the subcommand modules, in the order ``embedlens --help`` lists them
+SUBCOMMANDS = (info, embed, inversion, probe, maps, explain, audit)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("embedlens: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if args.verbose:
+            raise
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"embedlens {args.command}: error: {reason}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``embedlens`` parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="embedlens",
+        description="Make text embeddings understandable and auditable.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logs, full tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in SUBCOMMANDS:
+        group.register(sub)
+    return parser

@@ -1,0 +1,242 @@
+"""``embedlens audit`` (and ``embedlens demo``, the default audit): the CLI of the privacy audit.
+
+``embedlens audit --out DIR`` attacks an embedder on a corpus and writes ``DIR/index.html`` and
+``DIR/result.json``; ``embedlens audit --compare A B`` prints how two results differ.
+:func:`register` adds both subcommands to the ``embedlens`` parser; :func:`run_audit_command`
+runs what an ``audit`` or ``demo`` namespace describes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from embedlens.cli.common import (
+    EMBEDDER_SPEC_HELP,
+    add_cache,
+    add_column,
+    add_corpus,
+    add_device,
+    add_embedder,
+    add_out,
+    add_seed,
+    embedder_from_spec,
+    refuse_existing,
+)
+
+__all__ = ["register", "run_audit_command"]
+
+_DEFAULT_ATTACKS = "nearest-neighbour,bag-of-words,guided"
+_DECODER_ATTACKS = ("guided", "train-inverter")
+
+
+def register(sub: Any) -> None:
+    """Add the ``audit`` and ``demo`` subcommands to the ``embedlens`` subparsers."""
+    p = sub.add_parser(
+        "audit",
+        help="attack an embedder on a corpus, weigh defenses, write an HTML report",
+        description="Attack the vectors of a corpus (what text, which names, emails and "
+        "attributes can be recovered, at what cost), measure what each defense costs in "
+        "retrieval quality, and write OUT/index.html (self-contained, offline) and "
+        "OUT/result.json. With --compare A B, print the difference of two results instead.",
+    )
+    _add_audit_args(p, out_default="audit-report")
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        help="diff two result.json files (or report directories) and exit",
+    )
+    p.set_defaults(func=_cmd_audit)
+
+    p = sub.add_parser(
+        "demo",
+        help="the default privacy audit of the built-in MiniLM on synthetic PII records",
+        description="Run the default audit (built-in MiniLM, 300 synthetic personal records, "
+        "nearest-neighbour, bag-of-words and zero-shot guided attacks, the default defense "
+        "sweep) and write the report to demo-out/ (replaced on every run). Takes at most 10 "
+        "minutes on a 2-core CPU.",
+    )
+    _add_audit_args(p, out_default="demo-out")
+    p.add_argument(
+        "--no-decoder",
+        action="store_true",
+        help="skip the attacks that need the SmolLM2 decoder (guided, train-inverter)",
+    )
+    p.set_defaults(func=_cmd_demo)
+
+
+def _add_audit_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
+    add_embedder(p, EMBEDDER_SPEC_HELP)
+    add_device(p)
+    add_cache(
+        p,
+        "embedding cache file (default: the embedlens cache directory); an interrupted "
+        "run resumes from it",
+    )
+    p.add_argument("--no-cache", action="store_true", help="embed everything anew, keep nothing")
+    add_corpus(p, "pii")
+    add_column(p, of="corpus")
+    p.add_argument(
+        "--records", type=int, default=300, help="records (generated) or first N (default 300)"
+    )
+    p.add_argument(
+        "--attacker-corpus", help="the attacker's own texts (default: see the report's notes)"
+    )
+    p.add_argument(
+        "--attacks",
+        default=_DEFAULT_ATTACKS,
+        help="comma-separated: nearest-neighbour, bag-of-words, guided, inverter:PATH, "
+        f"train-inverter[:STEPS] (default: {_DEFAULT_ATTACKS})",
+    )
+    p.add_argument(
+        "--defenses",
+        help="comma-separated: noise, noise:S, int8, binary, truncate, truncate:K, leace:ATTR "
+        "(default: the noise and truncation sweeps, int8, binary, LEACE of the first label); "
+        "'none' for no defense",
+    )
+    demo = out_default == "demo-out"
+    budget = "4m" if demo else "5m"  # the demo must finish within 10 minutes on 2 CPU cores
+    p.add_argument(
+        "--budget",
+        default=budget,
+        help="time and/or query budget of the attacks, e.g. 10m, 90s, 5000q, 10m,5000q "
+        f"(default {budget}; 'none' for unlimited)",
+    )
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="default: local")
+    add_seed(p)
+    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap rounds of the CIs")
+    p.add_argument("--map-method", choices=["pca", "umap", "tsne"], default="pca")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="ATTACK.KEY=VALUE",
+        help="an attack's keyword argument, e.g. guided.beam_width=2 (VALUE read as JSON "
+        "when it parses); repeatable",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1 if demo else None,
+        help="torch CPU threads ("
+        + (
+            "default 1: on a shared 2-core CPU more threads contend and run slower)"
+            if demo
+            else "default: torch's choice)"
+        ),
+    )
+    add_out(
+        p,
+        f"report directory (default: {out_default})",
+        default=out_default,
+        what="report directory",
+    )
+
+
+def _options(pairs: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        kind, dot, name = key.partition(".")
+        if not sep or not dot or not kind or not name:
+            raise ValueError(
+                f"--option {pair!r} is not ATTACK.KEY=VALUE: write e.g. guided.beam_width=2"
+            )
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(kind, {})[name] = value
+    return out
+
+
+def run_audit_command(args: argparse.Namespace, *, overwrite: bool) -> int:
+    """Run the audit an ``audit``/``demo`` namespace describes; print the stages and summary."""
+    from embedlens.audit import audit
+    from embedlens.models import cache_dir
+
+    out = Path(args.out)
+    refuse_existing(out, overwrite)
+    attacks = [a for a in args.attacks.split(",") if a.strip()]
+    if getattr(args, "no_decoder", False):
+        attacks = [a for a in attacks if a.split(":")[0] not in _DECODER_ATTACKS]
+    defenses = None
+    if args.defenses is not None:
+        defenses = [] if args.defenses.strip() == "none" else args.defenses.split(",")
+    budget = None if args.budget.strip().lower() in ("none", "unlimited") else args.budget
+    cache = None if args.no_cache else (args.cache or cache_dir() / "audit-embeddings.sqlite")
+    step = [0]
+
+    def log(message: str) -> None:
+        step[0] += 1
+        print(f"[{step[0]:2d}] {message}", flush=True)
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    result = audit(
+        embedder_from_spec(args.embedder),
+        args.corpus,
+        attacks=attacks,
+        defenses=defenses,
+        budget=budget,
+        engine=args.engine,
+        seed=args.seed,
+        progress=None,
+        records=args.records,
+        column=args.column,
+        attacker_corpus=args.attacker_corpus,
+        cache=cache,
+        device=args.device,
+        attack_options=_options(args.option),
+        bootstrap=args.bootstrap,
+        map_method=args.map_method,
+        log=log,
+    )
+    page = result.to_html(out, overwrite=overwrite)
+    print()
+    print(result.summary["headline"])
+    for name, att in result.attacks.items():
+        if att["status"] != "ran":
+            print(f"  {name:20s} {att['status']}: {att['reason']}")
+    print(f"report: {page}  (numbers: {out / 'result.json'}; {time.perf_counter() - start:.0f}s)")
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    if args.compare:
+        return _compare(*args.compare)
+    return run_audit_command(args, overwrite=args.overwrite)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    return run_audit_command(args, overwrite=True)
+
+
+def _compare(a: str, b: str) -> int:
+    from embedlens.audit.result import AuditResult, compare_results
+
+    ra, rb = AuditResult.from_json(a), AuditResult.from_json(b)
+    rows = compare_results(ra, rb)
+    ea, eb = ra.config["embedder"]["name"], rb.config["embedder"]["name"]
+    print(f"A: {a} ({ea}, risk {ra.risk})")
+    print(f"B: {b} ({eb}, risk {rb.risk})")
+    width = max((len(r["what"]) for r in rows), default=10)
+    print(f"{'':{width}s}  {'A':>8s}  {'B':>8s}  {'B - A':>8s}")
+
+    def cell(v: float | None) -> str:
+        return f"{v:8.3f}" if isinstance(v, (int, float)) else f"{'n/a':>8s}"
+
+    for r in rows:
+        print(f"{r['what']:{width}s}  {cell(r['a'])}  {cell(r['b'])}  {cell(r['change'])}")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,207 @@
+"""``embedlens train-inverter`` and ``embedlens invert``: train an inverter, decode vectors.
+
+``invert`` decodes with a saved inverter (optionally corrected) or zero-shot (guided decoding
+and a word search against the embedder, no training), and scores the texts when the true ones
+are known.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embedlens.cli.common import (
+    add_batch_size,
+    add_corpus,
+    add_device,
+    add_embedder,
+    add_embedder_args,
+    add_limit,
+    add_out,
+    add_seed,
+    embedder_from_spec,
+    refuse_existing,
+    write_jsonl,
+)
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    """Add ``train-inverter`` and ``invert`` to the ``embedlens`` subparsers."""
+    p = sub.add_parser(
+        "train-inverter",
+        help="train an inverter (vector -> text) for an embedder",
+        description="Train the soft-prefix hypothesis model on a corpus, with a fixed held-out "
+        "split, checkpoints and a JSONL log in --out; --resume continues an interrupted run.",
+    )
+    add_embedder_args(p)
+    p.add_argument("--decoder", default="smollm2", help="causal LM name/dir, or t5:<dir or id>")
+    add_corpus(p, "wordnet")
+    p.add_argument("--out", required=True, help="run directory (model in OUT/inverter)")
+    p.add_argument("--steps", type=int, default=2000)
+    add_batch_size(p, 32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--prefix-tokens", type=int, default=16)
+    p.add_argument("--finetune", choices=["projector", "lora", "full"], default="projector")
+    p.add_argument("--max-length", type=int, default=32, help="tokens per target text")
+    p.add_argument("--noise-std", type=float, default=0.0, help="Gaussian noise on the vectors")
+    p.add_argument("--eval-size", type=int, default=500, help="held-out texts scored in training")
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--checkpoint-every", type=int, default=500)
+    add_seed(p)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.set_defaults(func=_cmd_train_inverter)
+
+    p = sub.add_parser(
+        "invert",
+        help="decode vectors back to text (a trained inverter, or zero-shot)",
+        description="Read vectors (.npy) or embed a corpus, decode them with a saved inverter "
+        "or with the zero-shot attack (no training: an LM proposes, the embedder's cosine "
+        "decides, then a word search), and write one JSON line per text (and the scores when "
+        "the true texts are known).",
+    )
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--inverter", help="directory written by train-inverter")
+    how.add_argument(
+        "--zero-shot",
+        action="store_true",
+        help="no trained model: guided decoding + word search against --embedder",
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--vectors", help=".npy file of vectors from the inverter's embedder")
+    src.add_argument("--corpus", help="texts to embed and invert (then scored against them)")
+    add_limit(p, "only the first N vectors or texts")
+    p.add_argument("--num-beams", type=int, default=1)
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=0,
+        help="correction steps (default 0: the hypothesis model alone; > 0 needs a corrector)",
+    )
+    p.add_argument("--beam-width", type=int, default=1, help="sequence beam of the correction")
+    p.add_argument(
+        "--corrector", help="corrector directory (default: the one saved with the inverter)"
+    )
+    zs = p.add_argument_group("zero-shot (with --zero-shot)")
+    add_embedder(
+        zs,
+        "the attacked embedder: built-in name, hub id, model directory or "
+        "py:MODULE:FUNCTION (a function texts -> vectors, e.g. a remote API)",
+    )
+    zs.add_argument("--decoder", default="smollm2", help="the proposing causal LM")
+    zs.add_argument("--max-queries", type=int, default=2000, help="embedder queries per text")
+    zs.add_argument("--edit-queries", type=int, default=1800, help="of them, for word edits")
+    zs.add_argument("--max-length", type=int, default=16, help="tokens of the LM's search")
+    add_batch_size(p, 32)
+    add_device(p)
+    add_out(p, "output .jsonl file")
+    p.set_defaults(func=_cmd_invert)
+
+
+def _cmd_train_inverter(args: argparse.Namespace) -> int:
+    from embedlens.embedders import load_embedder
+    from inversion import train_inverter
+
+    emb = load_embedder(args.embedder, device=args.device, cache=args.cache)
+    start = time.perf_counter()
+    train_inverter(
+        args.corpus,
+        args.out,
+        embedder=emb,
+        decoder=args.decoder,
+        prefix_tokens=args.prefix_tokens,
+        finetune=args.finetune,
+        max_length=args.max_length,
+        eval_size=args.eval_size,
+        seed=args.seed,
+        device=args.device,
+        resume=args.resume,
+        progress=True,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        noise_std=args.noise_std,
+        eval_every=args.eval_every,
+        checkpoint_every=args.checkpoint_every,
+    )
+    print(
+        f"trained an inverter for {emb.name} in {time.perf_counter() - start:.0f}s -> "
+        f"{Path(args.out) / 'inverter'}"
+    )
+    return 0
+
+
+def _cmd_invert(args: argparse.Namespace) -> int:
+    from embedlens.data import load_texts
+    from inversion import Inverter
+
+    out = Path(args.out)
+    refuse_existing(out, args.overwrite)
+    if args.zero_shot:
+        if args.steps or args.corrector:
+            raise ValueError("--steps and --corrector need a trained --inverter, not --zero-shot")
+        from embedlens.embedders import load_embedder
+        from inversion import GuidedInverter
+
+        emb = load_embedder(embedder_from_spec(args.embedder), device=args.device)
+        inv: Any = GuidedInverter(
+            embedder=emb,
+            decoder=args.decoder,
+            beam_width=2,
+            top_k=4,
+            max_length=args.max_length,
+            max_queries=args.max_queries,
+            edit_queries=min(args.edit_queries, args.max_queries),
+            device=args.device,
+            progress=True,
+        )
+    else:
+        inv = Inverter.from_pretrained(args.inverter, device=args.device)
+        emb = inv.embedder_
+    references: list[str] | None = None
+    if args.vectors:
+        X = np.load(args.vectors, allow_pickle=False)
+        X = X[: args.limit] if args.limit else X
+    else:
+        references = load_texts(args.corpus, limit=args.limit)
+        X = emb.embed(references, batch_size=args.batch_size, progress=True)
+    corrector = None
+    if args.corrector:
+        from inversion import Corrector
+
+        corrector = Corrector.from_pretrained(args.corrector, inverter=inv)
+    if args.zero_shot:
+        texts = inv.prepare().invert(X)
+        print(f"zero-shot: a vocabulary of {inv.vocabulary_queries_} words embedded once")
+    else:
+        texts = inv.invert(
+            X,
+            num_beams=args.num_beams,
+            batch_size=args.batch_size,
+            progress=True,
+            steps=args.steps,
+            beam_width=args.beam_width,
+            corrector=corrector,
+        )
+    rows = [
+        {"index": i, "text": t, "queries": int(q)}
+        for i, (t, q) in enumerate(zip(texts, inv.queries_, strict=True))
+    ]
+    if references is not None:
+        from inversion import evaluate
+
+        scores = evaluate(references, texts, embedder=emb, reference_embeddings=X)
+        for row, ref in zip(rows, references, strict=True):
+            row["reference"] = ref
+        summary = ", ".join(f"{k} {v:.3f}" for k, v in scores.metrics.items())
+        print(f"scores against the true texts: {summary}")
+    write_jsonl(out, rows)
+    asked = args.steps or args.zero_shot
+    cost = f", {inv.queries_.mean():.1f} embedder queries per text" if asked else ""
+    print(f"inverted {len(texts)} vectors -> {out}{cost}")
+    return 0

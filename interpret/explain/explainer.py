@@ -1,0 +1,430 @@
+"""Explain embeddings in words: a causal LM reads a vector as soft tokens and answers questions.
+
+An :class:`Explainer` is a :class:`~embedlens.soft.SoftPrefixModel`: it maps a vector through
+the projector (:class:`embedlens.soft.SoftPrompt`) to ``k`` soft tokens that stand for a document in a
+chat prompt ("<vector> What is this text about?"), the way ELM (Tennenholtz et al., ICLR 2024)
+and xRAG (Cheng et al. 2024) let a frozen LM read embeddings. It trains on several tasks mixed in
+one run (reconstruct the text; its topic; its keywords; answer a question about it), the answers
+of the descriptive tasks written once by the same LM reading the real text (self-distillation)
+and cached on disk. Then it explains vectors that came from no text at all: cluster centroids,
+midpoints, interpolations, the two sides of a concept direction.
+
+Training runs through :func:`embedlens.train.train`, decoding through
+:meth:`embedlens.soft.SoftPrefixModel.generate`; saved models are ``config.json`` +
+``model.safetensors`` like every embedlens model.
+
+Examples
+--------
+>>> ex = Explainer(embedder="minilm", decoder="smollm2", prefix_tokens=2,  # doctest: +SKIP
+...                tasks=("reconstruct",))
+>>> ex = ex.fit(["a cat", "a dog"], steps=2, batch_size=2, progress=False)  # doctest: +SKIP
+>>> len(ex.explain(ex.embedder_.embed(["a cat"]), task="reconstruct", max_new_tokens=4))  # doctest: +SKIP
+1
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from embedlens._utils import check_texts
+from interpret.explain.evaluate import ExplainResult, evaluate_explanations
+from interpret.explain.prompting import ExplainerCore
+from interpret.explain.tasks import DEFAULT_TASKS, SYSTEM_PROMPT, Task, TeacherCache, resolve_tasks
+from interpret.explain.vectors import (
+    DirectionExplanation,
+    ExplainerLabeler,
+    centroids,
+    direction_vector,
+    interpolation_points,
+    shifted,
+)
+
+if TYPE_CHECKING:
+    from embedlens.cache import EmbeddingCache
+    from embedlens.embedders import Embedder
+    from embedlens.models import Decoder
+    from embedlens.train import TrainResult
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FINETUNE_MODES",
+    "DirectionExplanation",
+    "ExplainResult",
+    "Explainer",
+    "ExplainerLabeler",
+    "Task",
+    "evaluate_explanations",
+]
+
+TEACHER_FILE = "teacher.jsonl"
+
+Finetune = Literal["projector", "lora"]
+FINETUNE_MODES: tuple[str, ...] = ("projector", "lora")
+
+
+class Explainer(ExplainerCore):
+    """Let a causal LM read embeddings as soft tokens and say what they mean.
+
+    Parameters
+    ----------
+    embedder
+        The embedder whose vectors are explained (an :class:`~embedlens.embedders.Embedder`
+        or a spec for :func:`~embedlens.embedders.load_embedder`; default ``"minilm"``).
+    decoder
+        ``"smollm2"`` (built-in), a causal LM directory or hub id, or a loaded
+        :class:`~embedlens.models.Decoder`.
+    prefix_tokens
+        Soft tokens per vector.
+    finetune
+        ``"projector"`` (the LM frozen) or ``"lora"`` (projector + LoRA adapters; needs
+        ``embedlens[lora]``).
+    tasks
+        Training tasks, mixed in one run: names of :data:`interpret.explain.tasks.TASKS`
+        (``"reconstruct"``, ``"topic"``, ``"keywords"``, ``"question"``) or :class:`Task`
+        objects.
+    max_length
+        Longest training answer in tokens (longer ones are truncated); the length of a
+        reconstruction.
+    hidden
+        Hidden width of the projector MLP (``None``: the larger of the two dimensions).
+    lora_rank
+        Rank of the LoRA adapters (``finetune="lora"`` only).
+    system_prompt
+        System message of the chat prompt (LMs with a chat template only).
+    device, dtype
+        Where the LM runs and its weights' dtype (``None``: auto device, float32).
+
+    Examples
+    --------
+    >>> ex = Explainer(embedder="minilm", decoder="smollm2").fit(texts, steps=2000)  # doctest: +SKIP
+    >>> ex.explain(ex.embedder_.embed(["the stock market fell sharply"]))  # doctest: +SKIP
+    ['Stock market decline']
+    """
+
+    finetune_modes = FINETUNE_MODES
+    noun = "explainer"
+
+    def __init__(
+        self,
+        embedder: Embedder | str = "minilm",
+        decoder: str | Decoder = "smollm2",
+        *,
+        prefix_tokens: int = 8,
+        finetune: Finetune = "projector",
+        tasks: Iterable[str | Task] = DEFAULT_TASKS,
+        max_length: int = 32,
+        hidden: int | None = None,
+        lora_rank: int = 16,
+        system_prompt: str | None = SYSTEM_PROMPT,
+        device: str | None = None,
+        dtype: str | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.decoder = decoder
+        self.prefix_tokens = prefix_tokens
+        self.finetune = finetune
+        self.tasks = tasks
+        self.max_length = max_length
+        self.hidden = hidden
+        self.lora_rank = lora_rank
+        self.system_prompt = system_prompt
+        self.device = device
+        self.dtype = dtype
+
+    def _check_params(self) -> tuple[Task, ...]:
+        super()._check_params()
+        self.tasks_ = resolve_tasks(self.tasks)
+        return self.tasks_
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        *,
+        steps: int = 1000,
+        batch_size: int = 16,
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        warmup_steps: int | None = None,
+        grad_accum: int = 1,
+        grad_clip: float = 1.0,
+        noise_std: float = 0.0,
+        checkpoint_every: int = 0,
+        log_every: int = 10,
+        seed: int = 0,
+        bf16: bool = True,
+        teacher_batch_size: int = 32,
+        teacher_cache: str | os.PathLike[str] | None = None,
+        cache: str | os.PathLike[str] | EmbeddingCache | None = None,
+        out_dir: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+        progress: bool | None = None,
+    ) -> Explainer:
+        """Train on ``texts``: every text gives one (vector, prompt, answer) example per task.
+
+        The descriptive tasks' answers are generated first by the LM reading each real text
+        (in batches of ``teacher_batch_size``) and kept in ``teacher_cache`` (a JSONL file;
+        default ``out_dir/teacher.jsonl`` when ``out_dir`` is given), so a rerun or a resumed
+        run does not generate them again. The other keyword arguments are those of
+        :class:`embedlens.train.TrainConfig` and of ``Inverter.fit``: ``cache`` (embeddings),
+        ``out_dir`` (checkpoints, ``train_log.jsonl``, the final model under
+        ``out_dir/explainer``) and ``resume``. The run's log is kept in ``history_``; texts
+        whose teacher answer came out empty are left out of that task.
+
+        Examples
+        --------
+        >>> ex = Explainer().fit(train_texts, steps=2000, out_dir="runs/explainer")  # doctest: +SKIP
+        """
+        from embedlens.train import TrainConfig, embed_texts, train
+
+        config = TrainConfig(
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            warmup_steps=warmup_steps,
+            grad_accum=grad_accum,
+            grad_clip=grad_clip,
+            noise_std=noise_std,
+            checkpoint_every=checkpoint_every,
+            log_every=log_every,
+            seed=seed,
+            bf16=bf16,
+        )
+        if not isinstance(texts, str) and len(texts) == 0:
+            raise ValueError("the training corpus is empty: pass at least one text to fit")
+        items = check_texts(texts, what="training texts")
+        if not isinstance(teacher_batch_size, int) or teacher_batch_size < 1:
+            raise ValueError(
+                f"teacher_batch_size must be a positive integer, got {teacher_batch_size!r}"
+            )
+        tasks = self._check_params()
+        emb = self._resolve_embedder()
+        if cache is None and out_dir is not None:
+            cache = Path(out_dir) / "embeddings.sqlite"
+        if teacher_cache is None and out_dir is not None:
+            teacher_cache = Path(out_dir) / TEACHER_FILE
+        X = embed_texts(emb, items, cache=cache, progress=progress)
+        self.embedder_ = emb
+        self.tasks_ = tasks
+        self._load_lm()
+        teacher = TeacherCache(teacher_cache)
+        rows: list[int] = []
+        answers: list[str] = []
+        prompts: list[str] = []
+        for task in tasks:
+            if task.source == "text":
+                said = items
+            else:
+                said = self._teacher_answers(
+                    task, items, teacher, batch_size=teacher_batch_size, progress=progress
+                )
+            kept = [i for i, a in enumerate(said) if a.strip()]
+            if len(kept) < len(items):
+                logger.warning(
+                    "task %r: %d empty answers left out", task.name, len(items) - len(kept)
+                )
+            rows += kept
+            answers += [said[i] for i in kept]
+            prompts += [task.prompt_for(items[i]) for i in kept]
+        if not rows:
+            raise ValueError(
+                "no training example: every teacher answer came out empty; check the decoder, "
+                "or add the 'reconstruct' task"
+            )
+        self.example_prompts_ = prompts
+        self.train_texts_ = items
+        self._attach(X.shape[1], seed=seed)
+        self.history_: TrainResult = train(
+            self,
+            X[np.asarray(rows)],
+            answers,
+            config,
+            device=self.device_,
+            out_dir=out_dir,
+            resume=resume,
+            progress=progress,
+        )
+        self.n_examples_ = len(rows)
+        if out_dir is not None:
+            self.save_pretrained(Path(out_dir) / "explainer")
+        return self
+
+    # ------------------------------------------------------------------ explaining
+
+    def explain(
+        self,
+        X: Any,
+        *,
+        task: str | None = None,
+        prompt: str | None = None,
+        max_new_tokens: int | None = None,
+        num_beams: int = 1,
+        batch_size: int = 32,
+        progress: bool | None = None,
+        **generate_kwargs: Any,
+    ) -> list[str]:
+        """What the LM says about each row of ``X`` when asked ``task``'s question.
+
+        Parameters
+        ----------
+        X
+            Vectors ``(n, dim)`` of the explainer's embedder (a single vector is accepted);
+            they need not come from a text.
+        task
+            One of the tasks the explainer was trained on (``None``: ``"topic"`` where it was
+            trained on it, else its first task).
+        prompt
+            Ask this question instead of the task's own (e.g. a question of your own with
+            ``task="question"``).
+        max_new_tokens
+            Most tokens per answer (default: the task's ``max_answer_tokens``, or
+            ``max_length`` for ``"reconstruct"``).
+        num_beams, batch_size, progress
+            Beam width (1: greedy), vectors per batch, progress bar (``None``: if interactive).
+        **generate_kwargs
+            Passed to ``model.generate`` (e.g. ``repetition_penalty=1.2``).
+
+        Examples
+        --------
+        >>> ex.explain(emb.embed(["stocks fell"]), task="keywords")  # doctest: +SKIP
+        ['stocks, market, fall']
+        """
+        arr = self._check_input(X)
+        chosen = self._task(self._default_task() if task is None else task)
+        if prompt is not None and (not isinstance(prompt, str) or not prompt.strip()):
+            raise ValueError(f"prompt must be a non-empty string, got {prompt!r}")
+        question = prompt if prompt is not None else chosen.prompts[0]
+        if max_new_tokens is None:
+            max_new_tokens = (
+                self.max_length if chosen.source == "text" else chosen.max_answer_tokens
+            )
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+        return self._generate(
+            arr,
+            question,
+            max_new_tokens=max_new_tokens,
+            num_beams=num_beams,
+            batch_size=batch_size,
+            progress=progress,
+            **generate_kwargs,
+        )
+
+    def explain_centroid(self, X: Any, labels: Sequence[Any], **kwargs: Any) -> dict[Any, str]:
+        """Explain the mean vector of each group of rows: ``{label: explanation}``.
+
+        ``kwargs`` go to :meth:`explain`. For the clusters of an
+        :class:`~interpret.maps.EmbeddingMap`, pass :class:`ExplainerLabeler` as its labeler.
+        """
+        arr = self._check_input(X)
+        names, means = centroids(arr, labels)
+        return dict(zip(names, self.explain(means, **kwargs), strict=True))
+
+    def _pair(self, a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+        va, vb = self._check_input(a, "a"), self._check_input(b, "b")
+        if va.shape[0] != 1 or vb.shape[0] != 1:
+            raise ValueError(
+                f"a and b must be single vectors, got {va.shape[0]} and {vb.shape[0]} rows"
+            )
+        return va[0], vb[0]
+
+    def explain_midpoint(self, a: Any, b: Any, **kwargs: Any) -> str:
+        """Explain the midpoint of two vectors (``kwargs`` go to :meth:`explain`)."""
+        va, vb = self._pair(a, b)
+        return self.explain(((va + vb) / 2)[None, :], **kwargs)[0]
+
+    def interpolate(self, a: Any, b: Any, n: int = 5, **kwargs: Any) -> list[str]:
+        """Explain ``n`` evenly spaced points from ``a`` (first) to ``b`` (last)."""
+        va, vb = self._pair(a, b)
+        _, points = interpolation_points(va, vb, n)
+        return self.explain(points, **kwargs)
+
+    def explain_direction(
+        self,
+        direction: Any,
+        X_context: Any = None,
+        alpha: float = 0.5,
+        **kwargs: Any,
+    ) -> DirectionExplanation:
+        """Contrast what the LM says for ``x + step v`` and ``x - step v``.
+
+        Parameters
+        ----------
+        direction
+            A ``(dim,)`` array, or an object carrying one: ``probes.ConceptDirection``
+            (``.vector``), anything with ``direction``/``direction_``, or a binary linear
+            probe (``coef_``). It is normalised to unit length; a zero direction is an error.
+        X_context
+            Vectors to move (``None``: explain ``+v`` and ``-v`` themselves).
+        alpha
+            How far to move, in units of the context vectors' median norm.
+        **kwargs
+            Passed to :meth:`explain` (``task``, ``max_new_tokens``...).
+        """
+        self._check_fitted()
+        unit = direction_vector(direction, self.projector_.in_dim)
+        task = str(kwargs.get("task") or self._default_task())
+        if X_context is None:
+            base = np.zeros((1, unit.shape[0]), dtype=np.float32)
+            step, plus, minus = shifted(unit[None, :], unit, alpha)
+            plus, minus = plus - unit[None, :], minus - unit[None, :]
+            context: list[str] = []
+        else:
+            base = self._check_input(X_context, "X_context")
+            step, plus, minus = shifted(base, unit, alpha)
+            context = self.explain(base, **kwargs)
+        return DirectionExplanation(
+            alpha=float(alpha),
+            step=step,
+            context=context,
+            plus=self.explain(plus, **kwargs),
+            minus=self.explain(minus, **kwargs),
+            task=task,
+        )
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate(self, texts: Sequence[str], **kwargs: Any) -> ExplainResult:
+        """Semantic consistency against baselines; see :func:`evaluate_explanations`.
+
+        Examples
+        --------
+        >>> ex.evaluate(held_out_texts, task="topic").figure()  # doctest: +SKIP
+        """
+        return evaluate_explanations(self, texts, **kwargs)
+
+    # ------------------------------------------------------------------ save / load
+
+    def _settings(self) -> dict[str, Any]:
+        return {
+            **super()._settings(),
+            "tasks": [t.to_dict() for t in self.tasks_],
+            "system_prompt": self.system_prompt,
+            "seed": getattr(self, "seed_", 0),
+        }
+
+    @classmethod
+    def _init_kwargs(cls, config: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **super()._init_kwargs(config),
+            "tasks": tuple(Task.from_dict(t) for t in config["tasks"]),
+            "system_prompt": config.get("system_prompt"),
+        }
+
+    def __repr__(self) -> str:
+        emb = self.embedder if isinstance(self.embedder, str) else self.embedder.name
+        dec = self.decoder if isinstance(self.decoder, str) else self.decoder.name
+        names = [t if isinstance(t, str) else t.name for t in self.tasks]
+        return (
+            f"Explainer(embedder={emb!r}, decoder={dec!r}, prefix_tokens={self.prefix_tokens}, "
+            f"finetune={self.finetune!r}, tasks={names})"
+        )

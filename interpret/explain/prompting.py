@@ -1,0 +1,199 @@
+"""How the explainer talks to its LM: chat prompts around the soft tokens, and the teacher.
+
+:class:`ExplainerCore` is the part of :class:`~interpret.explain.Explainer` that turns a task's
+question and a batch of soft tokens into one spliced prompt (``[chat prefix] [soft tokens]
+[question suffix]``), trains on answers to those prompts (the :class:`embedlens.train.Trainable`
+protocol; the ``index`` of a batch picks each example's prompt), asks the teacher (the LM
+reading the real text) for the answers of the descriptive tasks, and generates explanations
+through :meth:`embedlens.soft.SoftPrefixModel.generate`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from embedlens._utils import progress_bar
+from embedlens.soft.model import SoftPrefixModel
+from interpret.explain.tasks import PromptFormat, Task, TeacherCache, clean_answer
+
+if TYPE_CHECKING:
+    import torch
+
+    from embedlens.soft.batch import Tokens
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ExplainerCore"]
+
+
+class ExplainerCore(SoftPrefixModel):
+    """Prompts, the teacher and generation: the base of :class:`~interpret.explain.Explainer`."""
+
+    system_prompt: str | None
+    tasks_: tuple[Task, ...]
+    example_prompts_: list[str]
+    format_: PromptFormat
+
+    def _load_lm(self, stored: Any = None) -> None:
+        """Load the LM, then set up the chat format and the token caches."""
+        super()._load_lm(stored)
+        if getattr(self.decoder_.model.config, "is_encoder_decoder", False):
+            raise ValueError(
+                f"the Explainer needs a causal (decoder-only) LM, got the encoder-decoder "
+                f"{self.decoder_.name!r}: pass 'smollm2' or another causal LM"
+            )
+        self.format_ = PromptFormat(self.decoder_.tokenizer, self.system_prompt)
+        self._token_cache: dict[str, list[int]] = {}
+        self._split_cache: dict[str, tuple[str, str]] = {}
+
+    def _task(self, name: str) -> Task:
+        for task in self.tasks_:
+            if task.name == name:
+                return task
+        raise ValueError(
+            f"unknown task {name!r}: this explainer was trained on "
+            f"{[t.name for t in self.tasks_]}; pass one of those"
+        )
+
+    # ------------------------------------------------------------------ tokens
+
+    def _ids(self, text: str) -> list[int]:
+        ids = self._token_cache.get(text)
+        if ids is None:
+            ids = list(self.decoder_.tokenizer(text, add_special_tokens=False)["input_ids"])
+            if len(self._token_cache) < 10_000:
+                self._token_cache[text] = ids
+        return ids
+
+    def _tokens(self, rows: Sequence[list[int]], *, target: bool = False) -> Tokens:
+        from embedlens.soft.batch import Tokens
+
+        return Tokens(*self._pad(rows), target=target)
+
+    def _answer_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return self._token_rows(texts)
+
+    def _split(self, prompt: str) -> tuple[str, str]:
+        pair = self._split_cache.get(prompt)
+        if pair is None:
+            pair = self.format_.split(prompt)
+            if len(self._split_cache) < 1_000:
+                self._split_cache[prompt] = pair
+        return pair
+
+    def _prompt_parts(
+        self, soft: torch.Tensor, prompts: Sequence[str]
+    ) -> list[torch.Tensor | Tokens]:
+        """``[prefix tokens, soft tokens, suffix tokens]`` for a batch of student prompts."""
+        pairs = [self._split(p) for p in prompts]
+        parts: list[torch.Tensor | Tokens] = []
+        prefixes = [self._ids(pre) for pre, _ in pairs]
+        if any(prefixes):
+            parts.append(self._tokens(prefixes))
+        parts.append(soft)
+        parts.append(self._tokens([self._ids(suf) for _, suf in pairs]))
+        return parts
+
+    # ------------------------------------------------------------------ training
+
+    def training_loss(
+        self, vectors: torch.Tensor, texts: list[str], index: np.ndarray
+    ) -> torch.Tensor:
+        """Mean token cross-entropy of the answers ``texts`` to each example's task prompt."""
+        from embedlens.soft.batch import answer_loss, splice
+
+        prompts = [self.example_prompts_[int(i)] for i in index]
+        parts = self._prompt_parts(self.projector_(vectors), prompts)
+        parts.append(self._tokens(self._answer_ids(texts), target=True))
+        batch = splice(self.decoder_.model, parts, padding_side="right")
+        return answer_loss(self.decoder_.model, batch)
+
+    def generate_texts(self, X: np.ndarray) -> list[str]:
+        """Explanations for the trainer's held-out evaluation (the first task's question)."""
+        task = self.tasks_[0]
+        limit = self.max_length if task.source == "text" else task.max_answer_tokens
+        arr = self._check_input(X)
+        return self._generate(arr, task.prompts[0], max_new_tokens=limit, progress=False)
+
+    # ------------------------------------------------------------------ the teacher
+
+    def _teacher_answers(
+        self,
+        task: Task,
+        texts: list[str],
+        cache: TeacherCache,
+        *,
+        batch_size: int,
+        progress: bool | None,
+    ) -> list[str]:
+        """The LM's own answers to ``task`` about each real text (cached; missing ones made)."""
+        from embedlens.soft.generate import generate_from_embeds
+        from embedlens.soft.batch import splice
+
+        name = self.decoder_.name
+        rendered = [self.format_.render(t, task.prompt_for(t)) for t in texts]
+        keys = [TeacherCache.key(name, task, r) for r in rendered]
+        todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
+        if todo:
+            logger.info(
+                "teacher: %d %r answers to write, %d cached",
+                len(todo),
+                task.name,
+                len(texts) - len(todo),
+            )
+        model, tok = self.decoder_.model, self.decoder_.tokenizer
+        todo.sort(key=lambda i: len(rendered[i]))  # similar lengths batch with little padding
+        starts = range(0, len(todo), batch_size)
+        for s in progress_bar(starts, progress=progress, total=len(starts), desc=task.name):
+            chunk = todo[s : s + batch_size]
+            enc = tok([rendered[i] for i in chunk], add_special_tokens=False)
+            rows = [list(r) for r in enc["input_ids"]]
+            batch = splice(model, [self._tokens(rows)], padding_side="left")
+            out = generate_from_embeds(
+                model,
+                tok,
+                batch.inputs_embeds,
+                batch.attention_mask,
+                max_new_tokens=task.max_answer_tokens,
+            )
+            cache.put_many(
+                [(keys[i], task.name, clean_answer(a)) for i, a in zip(chunk, out, strict=True)]
+            )
+        return [cache.get(k) or "" for k in keys]
+
+    def _generate(
+        self,
+        arr: np.ndarray,
+        prompt: str,
+        *,
+        max_new_tokens: int,
+        num_beams: int = 1,
+        batch_size: int = 32,
+        progress: bool | None = None,
+        projector: Any = None,
+        **generate_kwargs: Any,
+    ) -> list[str]:
+        """The LM's answers to ``prompt`` about each row of the checked vectors ``arr``."""
+
+        def build(soft: torch.Tensor, rows: slice) -> list[Any]:
+            return self._prompt_parts(soft, [prompt] * soft.shape[0])
+
+        return self.generate(
+            arr,
+            build=build,
+            max_new_tokens=max_new_tokens,
+            num_beams=num_beams,
+            batch_size=batch_size,
+            progress=progress,
+            desc="explain",
+            projector=projector,
+            **generate_kwargs,
+        )
+
+    def _default_task(self) -> str:
+        names = [t.name for t in self.tasks_]
+        return "topic" if "topic" in names else names[0]

@@ -1,0 +1,358 @@
+"""Drawing embedding maps with plotly: hover text, colours, traces and the figure's layout.
+
+Drawing only: coordinates and columns come in computed. Every string that came from data
+(texts, labels, ids, cluster names) is HTML-escaped here, because plotly renders a subset of
+HTML in hover labels, legends and annotations: a text containing ``<b>`` or ``<script>`` must
+show as those characters, not change the page. plotly is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from interpret.maps.data import MISSING, PointData
+
+#: colour of points whose category is folded into "(other)" or is missing
+GREY = "#b4b4b4"
+OTHER = "(other)"
+
+
+@dataclass
+class Coloring:
+    """How points are coloured: ``kind`` is "none", "categorical" or "continuous"."""
+
+    kind: str
+    name: str = ""
+    values: np.ndarray | None = None
+    names: dict[Any, str] | None = None  # display names of categories (e.g. cluster keywords)
+    muted: tuple[Any, ...] = ()  # categories drawn grey, such as HDBSCAN's noise
+
+
+@dataclass
+class Style:
+    """Marker and hover settings; ``None`` fields are chosen from the number of points."""
+
+    size: float | None = None
+    opacity: float | None = None
+    hover_width: int = 60
+    hover_chars: int | None = None
+    max_categories: int = 30
+
+    def resolved(self, n: int) -> Style:
+        size = self.size if self.size is not None else _by_n(n, (7.0, 5.0, 3.0, 2.0))
+        opacity = self.opacity if self.opacity is not None else _by_n(n, (0.9, 0.8, 0.6, 0.45))
+        chars = (
+            self.hover_chars if self.hover_chars is not None else int(_by_n(n, (400, 300, 160, 80)))
+        )
+        return Style(size, opacity, self.hover_width, chars, self.max_categories)
+
+
+def _by_n(n: int, choices: tuple[float, float, float, float]) -> float:
+    """Pick by scale: up to 1k, 10k, 100k points, and beyond."""
+    for limit, value in zip((1_000, 10_000, 100_000), choices, strict=False):
+        if n <= limit:
+            return value
+    return choices[-1]
+
+
+# --------------------------------------------------------------------------- hover text
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap at ``width`` characters (long words are cut); whitespace collapsed."""
+    words = text.split()
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        while len(word) > width:
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:width])
+            word = word[width:]
+        if not line:
+            line = word
+        elif len(line) + 1 + len(word) <= width:
+            line = f"{line} {word}"
+        else:
+            lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    return lines
+
+
+def hover_text(text: str, *, width: int, max_chars: int) -> str:
+    """One text as hover HTML: truncated to ``max_chars``, escaped, wrapped with ``<br>``."""
+    flat = " ".join(text.split())
+    if len(flat) > max_chars:
+        flat = flat[: max(1, max_chars - 1)].rstrip() + "…"
+    return "<br>".join(html.escape(line, quote=False) for line in wrap(flat, width))
+
+
+def hover_texts(data: PointData, style: Style, extra: Sequence[tuple[str, Any]] = ()) -> np.ndarray:
+    """Hover HTML for every point: a header (id or index, labels, values) and the text.
+
+    ``extra`` adds ``(name, column)`` pairs to the header, such as clusters or overlap scores.
+    Returns an object array of ``str`` (plotly takes it without copying each string).
+    """
+    width = max(10, int(style.hover_width))
+    max_chars = max(1, int(style.hover_chars or 300))
+    esc = html.escape
+    if data.ids is not None:
+        heads = [f"<b>{esc(str(v))}</b>" for v in data.ids.tolist()]
+    else:
+        heads = [f"<b>#{i}</b>" for i in range(data.n)]
+    pieces: list[list[str]] = [heads]
+    columns = [(k, v, False) for k, v in data.labels.items()]
+    columns += [(k, v, True) for k, v in data.values.items()]
+    columns += [(k, v, isinstance(v, np.ndarray) and v.dtype.kind == "f") for k, v in extra]
+    for name, col, numeric in columns:
+        label = esc(str(name))
+        if numeric:
+            pieces.append([f"{label}: {v:.3g}" for v in np.asarray(col, dtype=float).tolist()])
+        else:  # few distinct categories: escape each once
+            keys, inverse = np.unique(
+                np.asarray(col, dtype=object).astype(str), return_inverse=True
+            )
+            shown = np.array([f"{label}: {esc(k)}" for k in keys.tolist()], dtype=object)
+            pieces.append(shown[inverse.reshape(-1)].tolist())
+    lines = [" · ".join(parts) for parts in zip(*pieces, strict=True)]
+    if data.texts is not None:
+        lines = [
+            f"{line}<br>{_hover_body(text, width, max_chars)}"
+            for line, text in zip(lines, data.texts, strict=True)
+        ]
+    out = np.empty(data.n, dtype=object)
+    out[:] = lines
+    return out
+
+
+def _hover_body(text: str, width: int, max_chars: int) -> str:
+    """:func:`hover_text` with a fast path for short single-line texts."""
+    if (
+        len(text) <= min(width, max_chars)
+        and text.isprintable()
+        and "  " not in text
+        and text == text.strip()
+    ):
+        return html.escape(text, quote=False)
+    return hover_text(text, width=width, max_chars=max_chars)
+
+
+# --------------------------------------------------------------------------- traces
+
+
+def palette(k: int) -> list[str]:
+    """``k`` distinct qualitative colours (repeating past 48)."""
+    from plotly.colors import qualitative
+
+    base = list(qualitative.Plotly) + list(qualitative.Dark24) + list(qualitative.Light24)
+    return [base[i % len(base)] for i in range(k)]
+
+
+def categories(values: np.ndarray, max_categories: int) -> tuple[list[Any], np.ndarray]:
+    """Categories by decreasing count (ties by value); those past ``max_categories`` fold.
+
+    Returns the shown categories (with ``"(other)"`` last when some were folded) and each
+    point's position in that list.
+    """
+    keys, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    order = sorted(range(len(keys)), key=lambda j: (-counts[j], str(keys[j])))
+    keep = order[:max_categories]
+    rank = np.full(len(keys), len(keep), dtype=np.int64)
+    rank[keep] = np.arange(len(keep))
+    shown: list[Any] = [keys[j] for j in keep]
+    if len(order) > len(keep):
+        shown.append(OTHER)
+    return shown, rank[inverse.reshape(-1)]
+
+
+def _scatter(coords: np.ndarray, idx: np.ndarray, **kwargs: Any) -> Any:
+    import plotly.graph_objects as go
+
+    xyz = {"x": coords[idx, 0], "y": coords[idx, 1]}
+    if coords.shape[1] == 3:
+        return go.Scatter3d(**xyz, z=coords[idx, 2], mode="markers", **kwargs)
+    return go.Scattergl(**xyz, mode="markers", **kwargs)
+
+
+def point_traces(
+    coords: np.ndarray,
+    hover: np.ndarray,
+    coloring: Coloring,
+    style: Style,
+    *,
+    showlegend: bool = True,
+    scene: str | None = None,
+    axes: tuple[str, str] | None = None,
+    customdata: np.ndarray | None = None,
+) -> tuple[list[Any], list[np.ndarray]]:
+    """The traces of one panel and, for each, the indices of the points it draws.
+
+    Categorical colours give one trace per category, all in legend group ``str(category)``
+    (a second panel passes ``showlegend=False`` and shares the groups, so the legend toggles
+    both); continuous colours give one trace with a colour bar plus one for missing values.
+    """
+    n = coords.shape[0]
+    all_idx = np.arange(n)
+    custom = all_idx.astype(np.int32) if customdata is None else customdata
+    where: dict[str, Any] = {}
+    if scene is not None:
+        where["scene"] = scene
+    if axes is not None:
+        where["xaxis"], where["yaxis"] = axes
+    common = {"hovertemplate": "%{hovertext}<extra></extra>", **where}
+    marker = {"size": style.size, "opacity": style.opacity}
+    traces: list[Any] = []
+    members: list[np.ndarray] = []
+
+    def add(idx: np.ndarray, **kwargs: Any) -> None:
+        kwargs.setdefault("showlegend", showlegend)
+        traces.append(
+            _scatter(coords, idx, hovertext=hover[idx], customdata=custom[idx], **kwargs, **common)
+        )
+        members.append(idx)
+
+    if coloring.kind == "categorical" and coloring.values is not None:
+        shown, pos = categories(coloring.values, style.max_categories)
+        colors = palette(len(shown))
+        for j, cat in enumerate(shown):
+            idx = np.flatnonzero(pos == j)
+            label = (coloring.names or {}).get(cat, str(cat))
+            grey = any(cat == m for m in (OTHER, MISSING, *coloring.muted))
+            add(
+                idx,
+                name=f"{html.escape(label)} ({idx.size:,})",
+                legendgroup=str(cat),
+                marker={**marker, "color": GREY if grey else colors[j]},
+            )
+    elif coloring.kind == "continuous" and coloring.values is not None:
+        vals = np.asarray(coloring.values, dtype=np.float64)
+        ok = np.isfinite(vals)
+        lo, hi = (float(vals[ok].min()), float(vals[ok].max())) if ok.any() else (0.0, 1.0)
+        idx = np.flatnonzero(ok)
+        add(
+            idx,
+            name=html.escape(coloring.name),
+            showlegend=False,
+            marker={
+                **marker,
+                "color": vals[idx].astype(np.float32),
+                "colorscale": "Viridis",
+                "cmin": lo,
+                "cmax": hi,
+                "showscale": showlegend,
+                "colorbar": {"title": {"text": html.escape(coloring.name)}},
+            },
+        )
+        if not ok.all():
+            add(np.flatnonzero(~ok), name="(no value)", marker={**marker, "color": GREY})
+    else:
+        add(all_idx, name="points", showlegend=False, marker={**marker, "color": "#3366aa"})
+    return traces, members
+
+
+def axis_titles(method: str, n_components: int) -> list[str]:
+    stem = {"umap": "UMAP", "pca": "PC", "tsne": "t-SNE"}.get(method, method)
+    sep = "" if stem == "PC" else " "
+    return [f"{stem}{sep}{i + 1}" for i in range(n_components)]
+
+
+def style_layout(fig: Any, *, method: str, n_components: int, title: str | None) -> None:
+    """The shared look: white template, equal aspect, hidden tick labels, compact legend."""
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title} if title else None,
+        hovermode="closest",
+        legend={"itemsizing": "constant", "tracegroupgap": 0},
+        margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
+        hoverlabel={"align": "left"},
+    )
+    names = axis_titles(method, n_components)
+    if n_components == 3:
+        axis = {"showticklabels": False}
+        fig.update_scenes(
+            xaxis={**axis, "title": {"text": names[0]}},
+            yaxis={**axis, "title": {"text": names[1]}},
+            zaxis={**axis, "title": {"text": names[2]}},
+        )
+    else:
+        fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False)
+        fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False)
+
+
+def cluster_annotations(
+    centres: np.ndarray, names: Sequence[str], *, scene: bool = False
+) -> list[dict[str, Any]]:
+    """Labels drawn at cluster centres (escaped), for ``layout.annotations`` or a scene's."""
+    out = []
+    for centre, name in zip(centres, names, strict=True):
+        note: dict[str, Any] = {
+            "x": float(centre[0]),
+            "y": float(centre[1]),
+            "text": html.escape(name),
+            "showarrow": False,
+            "font": {"size": 12, "color": "#1a1a1a"},
+            "bgcolor": "rgba(255,255,255,0.75)",
+            "borderpad": 2,
+        }
+        if scene:
+            note["z"] = float(centre[2])
+        out.append(note)
+    return out
+
+
+def resolve_coloring(color: Any, data: PointData, clusters: Any, max_categories: int) -> Coloring:
+    """Turn ``figure(color=...)`` into a :class:`Coloring` (see ``EmbeddingMap.figure``)."""
+    if color is None:
+        if data.labels:
+            color = next(iter(data.labels))
+        elif data.values:
+            color = next(iter(data.values))
+        elif clusters is not None:
+            color = "cluster"
+        else:
+            return Coloring("none")
+    if isinstance(color, str):
+        if color == "none":
+            return Coloring("none")
+        if color in data.labels:
+            return Coloring("categorical", color, data.labels[color])
+        if color in data.values:
+            return Coloring("continuous", color, data.values[color])
+        if color == "cluster":
+            if clusters is None:
+                raise ValueError("color='cluster' needs clusters: call m.cluster() first")
+            return Coloring(
+                "categorical",
+                "cluster",
+                clusters.labels,
+                clusters.display_names(),
+                (-1,),
+            )
+        known = [
+            *data.labels,
+            *data.values,
+            *(["cluster"] if clusters is not None else []),
+        ]
+        raise ValueError(
+            f"unknown color {color!r}: use one of {known or 'no named columns'} (the names "
+            "of labels= and values= given to fit), 'none', or an array with one entry per point"
+        )
+    arr = np.asarray(color)
+    if arr.ndim != 1 or arr.shape[0] != data.n:
+        raise ValueError(
+            f"color as an array needs one entry per point ({data.n}), got shape {arr.shape}"
+        )
+    numeric = arr.dtype.kind in "fc" or (
+        arr.dtype.kind in "iu" and np.unique(arr).size > max_categories
+    )
+    if numeric:
+        return Coloring("continuous", "value", arr.astype(np.float64))
+    return Coloring("categorical", "color", np.array([str(v) for v in arr], dtype=object))
