@@ -16,8 +16,8 @@ first used.
   few-shot transfer of an attack to another embedder through a linear map.
 - :func:`load_vec2text_inverter`, :class:`Vec2TextInverter` (``inversion.vec2text``):
   vec2text's public GTR-base checkpoints.
-- :func:`train`, :class:`TrainConfig` (``embedlens.train``): the one trainer for (vector, text)
-  pairs that the inverter, the corrector and the explainer share.
+- :func:`train_inverter` (``inversion.recipes``): the ``train-inverter`` run, with a held-out
+  split. The trainer itself is :func:`embedlens.train.train`, shared with the explainer.
 """
 
 from __future__ import annotations
@@ -41,12 +41,7 @@ _LAZY: dict[str, str] = {
     "NearestNeighbourAttack": "inversion.nearest",
     "entity_recovery": "inversion.entities",
     "evaluate": "inversion.metrics",
-    "TrainConfig": "embedlens.train",
-    "TrainResult": "embedlens.train",
-    "Trainable": "embedlens.train",
-    "embed_texts": "embedlens.train",
-    "train": "embedlens.train",
-    "default_eval_fn": "inversion.recipes",
+    "default_eval_fn": "inversion.metrics",
     "train_inverter": "inversion.recipes",
 }
 

@@ -278,7 +278,7 @@ class Corrector(SoftPrefixModel):
             )
             self._eval_H = hypothesis_vectors(emb, self._eval_hypotheses, eval_X, cache=cache)
             if eval_fn is None:
-                from inversion.recipes import default_eval_fn
+                from inversion.metrics import default_eval_fn
 
                 eval_fn = default_eval_fn(embedder=emb)
         self.history_: TrainResult = train(

@@ -191,7 +191,7 @@ class Inverter(SoftPrefixModel):
         if ddp.main:
             ddp.barrier()
         if eval_X is not None and eval_fn is None:
-            from inversion.recipes import default_eval_fn
+            from inversion.metrics import default_eval_fn
 
             eval_fn = default_eval_fn(embedder=emb)
         self.embedder_ = emb

@@ -17,7 +17,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -26,12 +26,16 @@ from embedlens.stats import bootstrap_sums, check_bootstrap, percentile_ci
 from embedlens.tokens import normalize_tokens, token_prf
 from inversion.entities import PII_FIELDS, EntityRecovery, entity_recovery
 
+if TYPE_CHECKING:
+    from embedlens.train import EvalFn
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "PII_FIELDS",
     "EntityRecovery",
     "InversionScores",
+    "default_eval_fn",
     "entity_recovery",
     "evaluate",
     "normalize_tokens",
@@ -358,3 +362,15 @@ def _pair_cosine(
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     dots = (a * b).sum(axis=1)
     return np.divide(dots, norms, out=np.zeros(len(a)), where=norms > 0)
+
+
+def default_eval_fn(embedder: Any = None) -> EvalFn:
+    """``inversion.metrics.evaluate`` as an ``eval_fn`` (BLEU, token F1, exact, cosine).
+
+    Cosine is computed only when an ``embedder`` is given.
+    """
+    def run(references: list[str], hypotheses: list[str]) -> dict[str, float]:
+        scores = evaluate(references, hypotheses, embedder=embedder, bootstrap=0)
+        return {k: float(v) for k, v in scores.metrics.items()}
+
+    return run

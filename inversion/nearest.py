@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from embedlens._utils import check_matrix, check_texts
+from embedlens.params import Params
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def _unit_rows(arr: np.ndarray) -> np.ndarray:
     return np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
 
 
-class NearestNeighbourAttack:
+class NearestNeighbourAttack(Params):
     """Map each vector to the most similar text of an auxiliary corpus (cosine similarity).
 
     Parameters

@@ -14,25 +14,10 @@ from inversion.inverter import Finetune, Inverter
 
 if TYPE_CHECKING:
     from embedlens.embedders import Embedder
-    from embedlens.train import EvalFn
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["default_eval_fn", "train_inverter"]
-
-
-def default_eval_fn(embedder: Any = None) -> EvalFn:
-    """``inversion.metrics.evaluate`` as an ``eval_fn`` (BLEU, token F1, exact, cosine).
-
-    Cosine is computed only when an ``embedder`` is given.
-    """
-    from inversion.metrics import evaluate
-
-    def run(references: list[str], hypotheses: list[str]) -> dict[str, float]:
-        scores = evaluate(references, hypotheses, embedder=embedder, bootstrap=0)
-        return {k: float(v) for k, v in scores.metrics.items()}
-
-    return run
+__all__ = ["train_inverter"]
 
 
 def train_inverter(

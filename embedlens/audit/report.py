@@ -18,7 +18,6 @@ so ``AuditResult.to_html`` can call :func:`write_report` without an import circl
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 from collections.abc import Sequence
@@ -423,7 +422,7 @@ def write_report(
     if target.exists() and not target.is_dir():
         raise NotADirectoryError(f"{target} is a file, not a report directory: choose another path")
     page = render_html(result)
-    data = json.dumps(result.to_dict(), indent=1, allow_nan=False)
+    data = result.to_json()
     with atomic_path(target) as tmp:
         tmp.mkdir(parents=True)
         (tmp / "result.json").write_text(data, encoding="utf-8")

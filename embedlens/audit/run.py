@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from embedlens._version import __version__
 from embedlens.data import Corpus, load_corpus, split_indices
 
 if TYPE_CHECKING:
@@ -136,11 +137,12 @@ def audit(
 
     Examples
     --------
-    >>> from embedlens.tiny import tiny_embedder
-    >>> r = audit(tiny_embedder(dim=16), "pii", records=40, attacks=["nn"],
-    ...           defenses=["noise:0.5"], bootstrap=0, progress=False)
-    >>> r.attacks["nearest-neighbour"]["status"], r.defenses[0]["name"]
-    ('ran', 'noise:0.5')
+    >>> from embedlens import FunctionEmbedder
+    >>> toy = FunctionEmbedder(lambda texts: [[len(t), t.count(" ")] for t in texts], name="toy")
+    >>> r = audit(toy, "pii", records=40, attacks=["nn"], defenses=["noise:0.5"], bootstrap=0,
+    ...           progress=False)
+    >>> r.attacks["nearest-neighbour"]["status"], [d["name"] for d in r.defenses]
+    ('ran', ['none', 'noise:0.5'])
     """
     from embedlens.audit.attacks import TRAINABLE, AttackContext, parse_attacks, parse_budget
     from embedlens.audit.defenses import parse_defenses, recall_at
@@ -241,7 +243,7 @@ def audit(
         "engine": getattr(eng, "name", type(eng).__name__),
         "seed": seed,
         "bootstrap": bootstrap,
-        "embedlens_version": _version(),
+        "embedlens_version": __version__,
     }
     summary = summarize(attack_results, attributes, utility, defense_results, plan)
     summary["prior_fields"] = _prior(victims, own)
@@ -268,14 +270,6 @@ def _stage_logger(log: Callable[[str], None] | None) -> Callable[[str], None]:
             log(message)
 
     return say
-
-
-def _version() -> str:
-    # the installed distribution's version (pyproject's), read without importing the package
-    # ``embedlens``, which imports this module: no import circle
-    from importlib.metadata import version
-
-    return version("embedlens")
 
 
 def _load(source: Any, records: int | None, column: str | None, seed: int) -> Corpus:

@@ -5,9 +5,8 @@ sets ``func``; the arguments they share are defined once in :mod:`embedlens.cli.
 
 - ``embedlens info`` (:mod:`~embedlens.cli.info`): versions, built-in models and corpora, the
   cache directory, the device.
-- ``embedlens embed`` (:mod:`~embedlens.cli.embed`): embed a corpus into a ``.npy`` file.
-- ``embedlens train-inverter`` / ``embedlens invert`` (:mod:`~embedlens.cli.inversion`): train
-  an inverter, decode vectors.
+- ``embedlens embed`` / ``train-inverter`` / ``invert`` (:mod:`~embedlens.cli.inversion`):
+  embed a corpus into a ``.npy`` file, train an inverter, decode vectors.
 - ``embedlens probe`` / ``map`` / ``explain`` (:mod:`~embedlens.cli.probe`,
   :mod:`~embedlens.cli.maps`, :mod:`~embedlens.cli.explain`): linear probes, interactive maps,
   explanations in words.
@@ -24,12 +23,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from embedlens.cli import audit, embed, explain, info, inversion, maps, probe
+from embedlens.cli import audit, explain, info, inversion, maps, probe
 
 __all__ = ["main"]
 
 #: the subcommand modules, in the order ``embedlens --help`` lists them
-SUBCOMMANDS = (info, embed, inversion, probe, maps, explain, audit)
+SUBCOMMANDS = (info, inversion, probe, maps, explain, audit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,5 +1,6 @@
-"""``embedlens train-inverter`` and ``embedlens invert``: train an inverter, decode vectors.
+"""``embedlens embed``, ``train-inverter`` and ``invert``: vectors, an inverter, texts back.
 
+``embed`` writes a corpus' vectors as ``.npy`` (what ``invert --vectors`` reads).
 ``invert`` decodes with a saved inverter (optionally corrected) or zero-shot (guided decoding
 and a word search against the embedder, no training), and scores the texts when the true ones
 are known.
@@ -14,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from embedlens._utils import atomic_path
 from embedlens.cli.common import (
     add_batch_size,
+    add_column,
     add_corpus,
     add_device,
     add_embedder,
@@ -32,7 +35,21 @@ __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    """Add ``train-inverter`` and ``invert`` to the ``embedlens`` subparsers."""
+    """Add ``embed``, ``train-inverter`` and ``invert`` to the ``embedlens`` subparsers."""
+    p = sub.add_parser(
+        "embed",
+        help="embed a corpus into a .npy file",
+        description="Embed texts (a built-in corpus or a .txt/.jsonl/.csv/.parquet file) and "
+        "write a float32 array (n, dim) as .npy.",
+    )
+    add_embedder_args(p)
+    add_corpus(p, "pii")
+    add_column(p)
+    add_limit(p, "embed only the first N texts")
+    add_batch_size(p, 64)
+    add_out(p, "output .npy file")
+    p.set_defaults(func=_cmd_embed)
+
     p = sub.add_parser(
         "train-inverter",
         help="train an inverter (vector -> text) for an embedder",
@@ -101,6 +118,28 @@ def register(sub: Any) -> None:
     add_device(p)
     add_out(p, "output .jsonl file")
     p.set_defaults(func=_cmd_invert)
+
+
+def _cmd_embed(args: argparse.Namespace) -> int:
+    from embedlens.data import load_texts
+    from embedlens.embedders import load_embedder
+
+    out = Path(args.out)
+    if out.suffix != ".npy":
+        raise ValueError(f"--out must end in .npy, got {out.name!r}")
+    refuse_existing(out, args.overwrite)
+    texts = load_texts(args.corpus, column=args.column, limit=args.limit)
+    emb = load_embedder(args.embedder, device=args.device, cache=args.cache)
+    start = time.perf_counter()
+    X = emb.embed(texts, batch_size=args.batch_size, progress=True)
+    seconds = time.perf_counter() - start
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, X)
+    print(
+        f"embedded {len(texts)} texts with {emb.name} (dim {emb.dim}, fingerprint "
+        f"{emb.fingerprint}) in {seconds:.1f}s -> {out}"
+    )
+    return 0
 
 
 def _cmd_train_inverter(args: argparse.Namespace) -> int:

@@ -16,11 +16,12 @@ Both engines keep the contract:
 
 Examples
 --------
+>>> from embedlens import FunctionEmbedder
 >>> from embedlens.engine import get_engine
->>> from embedlens.tiny import tiny_embedder
 >>> engine = get_engine("local")
->>> engine.embed(tiny_embedder(dim=8), ["a", "b", "c"]).shape
-(3, 8)
+>>> engine.embed(FunctionEmbedder(lambda texts: [[len(t), 1.0] for t in texts]), ["a", "bc"])
+array([[1., 1.],
+       [2., 1.]], dtype=float32)
 >>> engine.map_batches(lambda xs: [x * 2 for x in xs], [1, 2, 3], batch_size=2)
 [2, 4, 6]
 """

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:
-    from embedlens.embedder_base import Embedder
+    from embedlens.embedders import Embedder
 
 __all__ = ["ENGINES", "Engine", "EngineName", "check_batch", "check_results"]
 

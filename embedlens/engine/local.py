@@ -11,7 +11,7 @@ from embedlens._utils import check_texts, progress_bar
 from embedlens.engine.base import check_batch, check_results
 
 if TYPE_CHECKING:
-    from embedlens.embedder_base import Embedder
+    from embedlens.embedders import Embedder
 
 __all__ = ["LocalEngine"]
 

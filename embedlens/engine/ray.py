@@ -27,7 +27,7 @@ from embedlens._utils import check_texts, in_interactive_session
 from embedlens.engine.base import check_batch, check_results
 
 if TYPE_CHECKING:
-    from embedlens.embedder_base import Embedder
+    from embedlens.embedders import Embedder
 
 logger = logging.getLogger(__name__)
 

@@ -480,7 +480,7 @@ class SoftPrefixModel(Params):
         A corrector records the fingerprint of the inverter whose hypotheses it learned from; the
         same weights saved and loaded again give the same fingerprint.
         """
-        from embedlens.embedder_base import hash_state
+        from embedlens.backends.base import hash_state
 
         self._check_fitted()
         full = soft_prefix_state(self.module_)

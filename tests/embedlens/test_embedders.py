@@ -302,7 +302,7 @@ def test_load_embedder_with_cache_path(tmp_path, tiny_emb):
 
 
 def test_length_batches():
-    from embedlens.embedder_base import length_batches
+    from embedlens.backends.base import length_batches
 
     lengths = [3, 9, 9, 9, 5, 5, 1]
     plain = length_batches(lengths, 3)
@@ -351,7 +351,7 @@ def test_layer_option_through_load_embedder(tmp_path):
 
 
 def test_st_pooling_config_both_forms():
-    from embedlens.backends_hf import st_pooling_mode
+    from embedlens.backends.hf import st_pooling_mode
 
     assert st_pooling_mode({"pooling_mode": "mean", "include_prompt": True}) == "mean"
     assert st_pooling_mode({"pooling_mode": "lasttoken"}) == "last"
@@ -400,7 +400,7 @@ def test_hash_state_samples_tensors_past_float32_precision():
     """More than 2**24 values (a BERT-base or T5 token embedding): sampling stays in range."""
     import torch
 
-    from embedlens.embedder_base import hash_state
+    from embedlens.backends.base import hash_state
 
     big = torch.zeros(2**24 + 3)
     first = hash_state({"w": big}, {})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedlens._utils import check_texts
-from embedlens.embedder_base import POOLINGS, BaseEmbedder, Pooling, hash_state
+from embedlens.backends.base import POOLINGS, BaseEmbedder, Pooling, hash_state
 from embedlens.models import (
     BUILTIN_EMBEDDERS,
     hub_error,
