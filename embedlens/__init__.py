@@ -11,12 +11,7 @@ Examples
 >>> X = emb.embed(embedlens.load_texts("pii", limit=100))  # doctest: +SKIP
 """
 
-# ``embedlens.audit(...)`` runs the privacy audit. Importing the light package embedlens.audit
-# first sets the attribute ``embedlens.audit`` to that subpackage; this ``from`` import then
-# rebinds it to the function, for good (a package is bound to its parent only when first
-# loaded). So never write ``import embedlens.audit.x``: reach the parts with ``from
-# embedlens.audit.x import y`` or ``from embedlens.audit import x``.
-from embedlens.audit import audit as audit
+from embedlens._version import __version__
 from embedlens.cache import EmbeddingCache
 from embedlens.data import Corpus, load_corpus, load_texts, train_test_split
 from embedlens.embedders import (
@@ -30,11 +25,19 @@ from embedlens.embedders import (
 )
 from embedlens.models import Decoder, load_decoder, resolve_device
 
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    # The audit's result class loads on first use (embedlens.audit.result).
+    # The application loads on first use, so ``import embedlens`` stays light and never imports
+    # it. ``embedlens.audit(...)`` is the plain function embedlens.audit.run.audit: looking it up
+    # loads the package embedlens.audit, which Python binds to this attribute, so it is bound
+    # back to the function here, for good. Inside the library and its tests, reach the package's
+    # parts with ``from embedlens.audit.x import y``, never by attribute (``embedlens.audit.x``).
+    if name == "audit":
+        from embedlens.audit.run import audit
+
+        globals()["audit"] = audit
+        return audit
     if name == "AuditResult":
         from embedlens.audit.result import AuditResult
 

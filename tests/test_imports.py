@@ -38,3 +38,19 @@ def test_packages_ship_py_typed():
         spec = importlib.util.find_spec(pkg)
         assert spec is not None and spec.origin is not None
         assert (Path(spec.origin).parent / "py.typed").is_file(), pkg
+
+
+def test_embedlens_audit_is_the_plain_audit_function_loaded_on_first_use():
+    code = (
+        "import sys, types, embedlens\n"
+        "before = sorted(m for m in sys.modules if m.startswith(('embedlens.audit', 'embedlens.cli')))\n"
+        "fn = embedlens.audit\n"
+        "from embedlens import audit\n"
+        "from embedlens.audit.result import AuditResult\n"
+        "print(before, isinstance(fn, types.FunctionType), fn.__module__, audit is fn,\n"
+        "      embedlens.audit is fn, embedlens.AuditResult is AuditResult)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["[]", "True", "embedlens.audit.run", "True", "True", "True"]

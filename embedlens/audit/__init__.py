@@ -12,10 +12,10 @@
 - :mod:`embedlens.audit.result`: :class:`AuditResult`, JSON in and out;
 - :mod:`embedlens.audit.report` and :mod:`embedlens.audit.figures`: the HTML page and its plots.
 
-Importing this package is light: everything but :func:`audit` and its constants loads on first
-use. Because ``embedlens.audit`` is the function once ``embedlens`` is imported, import the parts
-as ``from embedlens.audit.result import AuditResult`` or ``from embedlens.audit import result``
-(never ``import embedlens.audit.result``).
+``import embedlens`` does not import this package; ``embedlens.audit`` is the function
+:func:`audit` (see ``embedlens/__init__.py``). Import the parts as ``from
+embedlens.audit.result import AuditResult`` or ``from embedlens.audit import result``, not by
+attribute (``embedlens.audit.result``), since the name ``embedlens.audit`` stands for the function.
 
 Examples
 --------

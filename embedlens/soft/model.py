@@ -119,27 +119,8 @@ def _seeded(device: Any, seed: int) -> Iterator[None]:
 class SoftPrefixModel(Params):
     """Base of the models that read vectors through soft tokens (see the module docstring).
 
-    Parameters
-    ----------
-    embedder
-        The embedder whose vectors are read: an :class:`~embedlens.embedders.Embedder` or a
-        spec for :func:`~embedlens.embedders.load_embedder` (default ``"minilm"``).
-    decoder
-        ``"smollm2"`` (built-in), a causal LM directory or hub id, ``"t5:<dir or hub id>"`` for an
-        encoder-decoder, or a loaded :class:`~embedlens.models.Decoder`.
-    prefix_tokens
-        Number of soft tokens per vector.
-    finetune
-        ``"projector"`` (LM frozen), ``"lora"`` (projector + LoRA adapters; needs
-        ``embedlens[lora]``) or ``"full"``.
-    max_length
-        Longest text in tokens: longer training texts are truncated, generation stops there.
-    hidden
-        Hidden width of the projector MLP (``None``: the larger of the two dimensions).
-    lora_rank
-        Rank of the LoRA adapters (``finetune="lora"`` only).
-    device, dtype
-        Where the decoder runs and its weights' dtype (``None``: auto device, float32).
+    The parameters are those of :class:`inversion.Inverter`; a subclass may narrow them
+    (``finetune_modes``) or add its own (the explainer's ``tasks``).
     """
 
     #: the fine-tuning modes a subclass accepts
@@ -493,11 +474,17 @@ class SoftPrefixModel(Params):
         }
         return hash_state(full, extra, sample=FINGERPRINT_SAMPLE)
 
-    def __repr__(self) -> str:
+    def _repr_fields(self) -> dict[str, Any]:
         emb = self.embedder if isinstance(self.embedder, (str, type(None))) else self.embedder.name
         dec = self.decoder if isinstance(self.decoder, str) else self.decoder.name
-        return (
-            f"{type(self).__name__}(embedder={emb!r}, decoder={dec!r}, "
-            f"prefix_tokens={self.prefix_tokens}, finetune={self.finetune!r}, "
-            f"max_length={self.max_length})"
-        )
+        return {
+            "embedder": emb,
+            "decoder": dec,
+            "prefix_tokens": self.prefix_tokens,
+            "finetune": self.finetune,
+            "max_length": self.max_length,
+        }
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self._repr_fields().items())
+        return f"{type(self).__name__}({shown})"

@@ -125,6 +125,7 @@ class SoftPrompt(nn.Module):
         norm = math.sqrt(embed_dim) if target_norm is None else float(target_norm)
         self.target_norm = norm
         self.roles: tuple[str, ...] | None = None
+        self.normalize_input: bool | tuple[bool, ...]
         if roles is not None:
             self._add_roles(roles, normalize_input, dropout)
             return

@@ -420,11 +420,8 @@ class Explainer(ExplainerCore):
             "system_prompt": config.get("system_prompt"),
         }
 
-    def __repr__(self) -> str:
-        emb = self.embedder if isinstance(self.embedder, str) else self.embedder.name
-        dec = self.decoder if isinstance(self.decoder, str) else self.decoder.name
+    def _repr_fields(self) -> dict[str, Any]:
         names = [t if isinstance(t, str) else t.name for t in self.tasks]
-        return (
-            f"Explainer(embedder={emb!r}, decoder={dec!r}, prefix_tokens={self.prefix_tokens}, "
-            f"finetune={self.finetune!r}, tasks={names})"
-        )
+        fields = super()._repr_fields()
+        del fields["max_length"]
+        return {**fields, "tasks": names}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 import math
 import warnings
 
@@ -315,7 +316,8 @@ def test_data_parallel_run_equals_a_single_process(tmp_path, emb):
             "RANK": str(rank),
             "LOCAL_RANK": str(rank),
             "CUDA_VISIBLE_DEVICES": "",
-            "PYTHONPATH": os.getcwd(),
+            # the library, and tests/ for tiny_models
+            "PYTHONPATH": os.pathsep.join([os.getcwd(), str(Path(__file__).parents[1])]),
         }
         cmd = [sys.executable, str(script), json.dumps(texts), str(tmp_path / "run"), str(out)]
         procs.append(subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True))

@@ -145,7 +145,7 @@ def test_explain_modules_keep_the_arrows_and_import_light():
                 names = [a.name for a in node.names]
             for name in names:
                 assert name.split(".")[0] not in ("inversion", "probes"), (path.name, name)
-                assert name not in ("embedlens.audit", "embedlens.report", "embedlens.cli")
+                assert not name.startswith(("embedlens.audit", "embedlens.cli")), name
     code = "import sys, interpret.explain; print([m for m in ('torch', 'transformers', 'plotly') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout

@@ -41,5 +41,5 @@ def test_maps_imports_no_forbidden_package():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
                 top = node.module.split(".")[0]
-                assert node.module not in ("embedlens.audit", "embedlens.report", "embedlens.cli")
+                assert not node.module.startswith(("embedlens.audit", "embedlens.cli"))
                 assert top not in ("inversion", "probes"), (path.name, node.module)
