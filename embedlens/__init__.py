@@ -26,7 +26,6 @@ from embedlens.embedders import (
 from embedlens.models import Decoder, load_decoder, resolve_device
 
 
-
 def __getattr__(name: str) -> object:
     # The application loads on first use, so ``import embedlens`` stays light and never imports
     # it. ``embedlens.audit(...)`` is the plain function embedlens.audit.run.audit: looking it up

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from embedlens._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from embedlens.soft.projector import SoftPrompt
     from interpret.explain import (
         DirectionExplanation,
         Explainer,
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
         MapComparison,
         compare_maps,
     )
-    from embedlens.soft.projector import SoftPrompt
 
 _LAZY = {
     "ClusterContext": "interpret.maps",

@@ -51,7 +51,7 @@ from inversion.hypotheses import HYPOTHESES_FILE, cached_hypotheses, hypothesis_
 if TYPE_CHECKING:
     from embedlens.cache import EmbeddingCache
     from embedlens.embedders import Embedder
-    from embedlens.train import EvalFn, TrainResult
+    from embedlens.train import EvalFn
     from inversion.inverter import Inverter
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,8 @@ class Corrector(SoftPrefixModel):
     >>> len(inv.invert(X, steps=2, beam_width=2, corrector=corr))  # doctest: +SKIP
     1
     """
+
+    noun = "corrector"
 
     def __init__(
         self,
@@ -200,7 +202,7 @@ class Corrector(SoftPrefixModel):
         >>> Corrector().fit(train_texts, inverter=inv, steps=2000, out_dir="runs/c")  # doctest: +SKIP
         """
         from embedlens._distributed import distributed_context
-        from embedlens.train import TrainConfig, embed_texts, train
+        from embedlens.train import TrainConfig, embed_texts
 
         allowed = {f.name for f in fields(TrainConfig)}
         unknown = sorted(set(train_kwargs) - allowed)
@@ -281,12 +283,10 @@ class Corrector(SoftPrefixModel):
                 from inversion.metrics import default_eval_fn
 
                 eval_fn = default_eval_fn(embedder=emb)
-        self.history_: TrainResult = train(
-            self,
+        self._train(
             X,
             items,
             config,
-            device=self.device_,
             out_dir=out,
             resume=resume,
             progress=progress,
@@ -298,9 +298,6 @@ class Corrector(SoftPrefixModel):
         del self._train_hypotheses, self._train_H
         for name in ("_eval_X", "_eval_hypotheses", "_eval_H"):
             self.__dict__.pop(name, None)
-        if out is not None and ddp.main:
-            self.save_pretrained(out / "corrector")
-        ddp.barrier()
         return self
 
     # ------------------------------------------------------------------ the Trainable protocol

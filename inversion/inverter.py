@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import torch
 
     from embedlens.cache import EmbeddingCache
-    from embedlens.train import EvalFn, TrainResult
+    from embedlens.train import EvalFn
     from inversion.correction import CorrectionHistory
     from inversion.corrector import Corrector
 
@@ -150,7 +150,7 @@ class Inverter(SoftPrefixModel):
         ...                                       out_dir="runs/minilm", checkpoint_every=200)
         """
         from embedlens._distributed import distributed_context
-        from embedlens.train import TrainConfig, embed_texts, train
+        from embedlens.train import TrainConfig, embed_texts
 
         config = TrainConfig(
             steps=steps,
@@ -196,24 +196,19 @@ class Inverter(SoftPrefixModel):
             eval_fn = default_eval_fn(embedder=emb)
         self.embedder_ = emb
         self._build(X.shape[1], seed=seed)
-        self.history_: TrainResult = train(
-            self,
+        self._train(
             X,
             items,
             config,
-            device=self.device_,
+            out_dir=out_dir,
             eval_X=eval_X,
             eval_texts=eval_texts,
             eval_fn=eval_fn,
-            out_dir=out_dir,
             resume=resume,
             progress=progress,
             callback=callback,
             time_limit=time_limit,
         )
-        if out_dir is not None and ddp.main:
-            self.save_pretrained(Path(out_dir) / "inverter")
-        ddp.barrier()
         return self
 
     def invert(

@@ -369,6 +369,7 @@ def default_eval_fn(embedder: Any = None) -> EvalFn:
 
     Cosine is computed only when an ``embedder`` is given.
     """
+
     def run(references: list[str], hypotheses: list[str]) -> dict[str, float]:
         scores = evaluate(references, hypotheses, embedder=embedder, bootstrap=0)
         return {k: float(v) for k, v in scores.metrics.items()}

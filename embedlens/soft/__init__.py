@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 from embedlens._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from embedlens.soft.batch import IGNORE_INDEX, Spliced, Tokens, answer_loss, splice
     from embedlens.soft.generate import generate_from_embeds
     from embedlens.soft.model import SoftPrefixModel, add_lora
     from embedlens.soft.projector import SoftPrompt, SoftPromptedLM, token_embedding_norm
-    from embedlens.soft.batch import IGNORE_INDEX, Spliced, Tokens, answer_loss, splice
 
 _LAZY = {
     "IGNORE_INDEX": "embedlens.soft.batch",

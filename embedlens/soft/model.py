@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from embedlens.embedders import Embedder
     from embedlens.soft.batch import Tokens
+    from embedlens.train import TrainResult
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class SoftPrefixModel(Params):
     noun: ClassVar[str] = "model"
 
     embedder_: Embedder  # set by fit / from_pretrained
+    history_: TrainResult  # set by fit
 
     def __init__(
         self,
@@ -242,6 +244,16 @@ class SoftPrefixModel(Params):
 
     # ------------------------------------------------------------------ the Trainable protocol
 
+    def training_loss(
+        self, vectors: torch.Tensor, texts: list[str], index: np.ndarray
+    ) -> torch.Tensor:
+        """The loss of a batch (the trainer's protocol); each subclass says how it learns."""
+        raise NotImplementedError(f"{type(self).__name__} does not define training_loss")
+
+    def generate_texts(self, X: np.ndarray) -> list[str]:
+        """Texts for the trainer's held-out evaluation; each subclass says what it writes."""
+        raise NotImplementedError(f"{type(self).__name__} does not define generate_texts")
+
     def trainable_module(self) -> torch.nn.Module:
         """The projector and the LM as one module (only trainable parameters are optimized)."""
         self._check_fitted()
@@ -277,6 +289,9 @@ class SoftPrefixModel(Params):
 
         return count_longer(self.decoder_.tokenizer, texts, self.max_length)
 
+    def _a_noun(self) -> str:
+        return f"{'an' if self.noun[:1] in 'aeiou' else 'a'} {self.noun}"
+
     def _check_input(self, X: Any, what: str = "X") -> np.ndarray:
         self._check_fitted()
         dim = self.projector_.in_dim
@@ -285,9 +300,31 @@ class SoftPrefixModel(Params):
         if width is not None and width != dim and arr.dtype != object:
             raise ValueError(
                 f"{type(self).__name__} expects {dim}-dim embeddings from {self.embedder_.name!r}, "
-                f"got {width}: pass embeddings from that model or train an {self.noun} for yours"
+                f"got {width}: pass embeddings from that model or train {self._a_noun()} for yours"
             )
         return check_matrix(arr, what=what, dim=dim)
+
+    def _train(
+        self,
+        X: np.ndarray,
+        texts: Sequence[str],
+        config: Any,
+        *,
+        out_dir: str | os.PathLike[str] | None,
+        **train_kwargs: Any,
+    ) -> None:
+        """Run the one trainer (:func:`embedlens.train.train`), keep its log in ``history_``, and
+        save the model to ``out_dir/<noun>`` (by the main process of a distributed run)."""
+        from embedlens._distributed import distributed_context
+        from embedlens.train import train
+
+        self.history_ = train(
+            self, X, texts, config, device=self.device_, out_dir=out_dir, **train_kwargs
+        )
+        ddp = distributed_context()
+        if out_dir is not None and ddp.main:
+            self.save_pretrained(Path(out_dir) / self.noun)
+        ddp.barrier()
 
     # ------------------------------------------------------------------ generation
 
@@ -328,8 +365,8 @@ class SoftPrefixModel(Params):
         """
         import torch
 
-        from embedlens.soft.generate import generate_from_embeds
         from embedlens.soft.batch import splice
+        from embedlens.soft.generate import generate_from_embeds
 
         limit = self.max_length if max_new_tokens is None else max_new_tokens
         if not isinstance(limit, int) or limit < 1:

@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from embedlens.cache import EmbeddingCache
     from embedlens.embedders import Embedder
     from embedlens.models import Decoder
-    from embedlens.train import TrainResult
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +182,7 @@ class Explainer(ExplainerCore):
         --------
         >>> ex = Explainer().fit(train_texts, steps=2000, out_dir="runs/explainer")  # doctest: +SKIP
         """
-        from embedlens.train import TrainConfig, embed_texts, train
+        from embedlens.train import TrainConfig, embed_texts
 
         config = TrainConfig(
             steps=steps,
@@ -243,19 +242,10 @@ class Explainer(ExplainerCore):
         self.example_prompts_ = prompts
         self.train_texts_ = items
         self._attach(X.shape[1], seed=seed)
-        self.history_: TrainResult = train(
-            self,
-            X[np.asarray(rows)],
-            answers,
-            config,
-            device=self.device_,
-            out_dir=out_dir,
-            resume=resume,
-            progress=progress,
-        )
         self.n_examples_ = len(rows)
-        if out_dir is not None:
-            self.save_pretrained(Path(out_dir) / "explainer")
+        self._train(
+            X[np.asarray(rows)], answers, config, out_dir=out_dir, resume=resume, progress=progress
+        )
         return self
 
     # ------------------------------------------------------------------ explaining

@@ -131,8 +131,8 @@ class ExplainerCore(SoftPrefixModel):
         progress: bool | None,
     ) -> list[str]:
         """The LM's own answers to ``task`` about each real text (cached; missing ones made)."""
-        from embedlens.soft.generate import generate_from_embeds
         from embedlens.soft.batch import splice
+        from embedlens.soft.generate import generate_from_embeds
 
         name = self.decoder_.name
         rendered = [self.format_.render(t, task.prompt_for(t)) for t in texts]

@@ -545,8 +545,8 @@ def test_corpus_split_keeps_records_aligned(pii: Corpus) -> None:
 
 
 def test_count_longer_counts_texts_over_the_token_limit():
-    from tiny_models import tiny_tokenizer
     from embedlens.tokens import count_longer
+    from tiny_models import tiny_tokenizer
 
     tok = tiny_tokenizer()  # one token per character
     texts = ["abc", "abcd", "", "abcdefgh"] * 300  # more than one 1,024-text chunk

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +14,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from embedlens.cache import EmbeddingCache  # noqa: E402
-from tiny_models import tiny_causal_lm, tiny_embedder  # noqa: E402
 from embedlens.train import (  # noqa: E402
     Trainable,
     TrainConfig,
@@ -24,6 +23,7 @@ from embedlens.train import (  # noqa: E402
     train,
 )
 from inversion.inverter import Inverter  # noqa: E402
+from tiny_models import tiny_causal_lm, tiny_embedder  # noqa: E402
 
 TEXTS = ["the cat sat", "a dog ran", "red sun", "blue moon", "hello world", "green tree"]
 

@@ -164,8 +164,8 @@ def test_aligned_embedder_implements_the_protocol_and_maps_into_the_target():
 
 
 def test_inverter_loads_with_an_aligned_embedder(tmp_path, tiny_emb, one_torch_thread):
-    from tiny_models import tiny_causal_lm, tiny_embedder
     from inversion.inverter import Inverter
+    from tiny_models import tiny_causal_lm, tiny_embedder
 
     texts = ["a cat", "a dog", "the sun", "red hat", "big car", "old tree"] * 4
     inv = Inverter(embedder=tiny_emb, decoder=tiny_causal_lm(), prefix_tokens=2, max_length=8)

@@ -9,9 +9,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tiny_models import tiny_causal_lm, tiny_embedder, tiny_seq2seq  # noqa: E402
 from inversion.corrector import HYPOTHESES_FILE, Corrector, cached_hypotheses  # noqa: E402
 from inversion.inverter import Inverter  # noqa: E402
+from tiny_models import tiny_causal_lm, tiny_embedder, tiny_seq2seq  # noqa: E402
 
 TEXTS = [
     "the cat sat",

@@ -11,8 +11,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tiny_models import save_tiny, tiny_causal_lm, tiny_embedder, tiny_seq2seq  # noqa: E402
 from inversion.inverter import Inverter  # noqa: E402
+from tiny_models import save_tiny, tiny_causal_lm, tiny_embedder, tiny_seq2seq  # noqa: E402
 
 TEXTS = [
     "the cat sat",

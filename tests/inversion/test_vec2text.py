@@ -159,9 +159,9 @@ def test_bad_checkpoints_are_refused(source, tiny_emb):
 
 
 def test_corrector_keys_map_onto_the_corrector_projectors(one_torch_thread):
-    from tiny_models import tiny_seq2seq
     from embedlens.soft import SoftPrompt
     from inversion.corrector import ROLES
+    from tiny_models import tiny_seq2seq
 
     t5 = tiny_seq2seq(seed=3)
     state = {f"encoder_decoder.{k}": v for k, v in _t5_state(t5.model).items()}

@@ -347,9 +347,8 @@ def test_embedlens_audit_is_callable_from_the_package(small_result):
 
 def test_model_attacks_train_load_and_query(tiny_emb, tmp_path, one_torch_thread):
     """train-inverter, inverter:PATH and guided run end to end with tiny models."""
-    from tiny_models import tiny_causal_lm, tiny_embedder
-
     from inversion.inverter import Inverter
+    from tiny_models import tiny_causal_lm, tiny_embedder
 
     lm = tiny_causal_lm(seed=0)
     saved = tmp_path / "inv"

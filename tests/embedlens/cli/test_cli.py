@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from tiny_models import save_tiny, tiny_encoder
 
 from embedlens.cli import main
+from tiny_models import save_tiny, tiny_encoder
 
 
 @pytest.fixture(scope="module")
@@ -216,11 +216,11 @@ def test_audit_of_a_function_embedder(tmp_path, tiny_dir, capsys, monkeypatch):
 def test_invert_with_correction_steps(tmp_path, tiny_dir, capsys):
     """invert --steps N --beam-width B --corrector DIR: correction from the command line."""
     import torch
-    from tiny_models import tiny_causal_lm
 
     from embedlens import load_embedder
     from inversion.corrector import Corrector
     from inversion.inverter import Inverter
+    from tiny_models import tiny_causal_lm
 
     torch.set_num_threads(1)
     texts = ["the cat sat", "a dog ran", "red sun", "blue moon", "green tree", "old man"]

@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 import pytest
-from tiny_models import save_tiny, tiny_causal_lm, tiny_encoder
 
 from embedlens.cli import main
+from tiny_models import save_tiny, tiny_causal_lm, tiny_encoder
 
 
 @pytest.fixture(scope="module")

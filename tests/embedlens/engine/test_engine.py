@@ -121,6 +121,7 @@ def test_ray_engine_gives_the_local_numbers(tmp_path, one_torch_thread):
     """A local 2-CPU Ray instance over 3 parquet shards: same vectors, records and audit."""
     pytest.importorskip("ray.data", reason="ray is not installed: pip install 'embedlens[ray]'")
     import ray
+
     from tiny_models import tiny_embedder
 
     emb = tiny_embedder(dim=16)

@@ -6,7 +6,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tiny_models import tiny_causal_lm, tiny_seq2seq  # noqa: E402
 from embedlens.soft import (  # noqa: E402
     IGNORE_INDEX,
     SoftPrompt,
@@ -16,6 +15,7 @@ from embedlens.soft import (  # noqa: E402
     splice,
     token_embedding_norm,
 )
+from tiny_models import tiny_causal_lm, tiny_seq2seq  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -10,8 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tiny_models import tiny_causal_lm, tiny_embedder  # noqa: E402
 from interpret.explain import Explainer, ExplainerLabeler, ExplainResult, Task  # noqa: E402
+from tiny_models import tiny_causal_lm, tiny_embedder  # noqa: E402
 
 TEXTS = ["the cat sat", "a dog ran", "red sun", "blue moon"]
 

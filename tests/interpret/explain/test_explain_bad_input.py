@@ -7,8 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tiny_models import tiny_causal_lm, tiny_embedder  # noqa: E402
 from interpret.explain import Explainer, ExplainerLabeler, Task  # noqa: E402
+from tiny_models import tiny_causal_lm, tiny_embedder  # noqa: E402
 
 TEXTS = ["the cat sat", "a dog ran"]
 
@@ -117,8 +117,8 @@ def test_loaded_explainer_needs_a_corpus_for_corpus_baselines(fitted, emb, tmp_p
 
 
 def test_labeler_with_no_clusters_and_encoder_decoder_refused(fitted, emb):
-    from tiny_models import tiny_seq2seq
     from interpret.maps import ClusterContext
+    from tiny_models import tiny_seq2seq
 
     assert ExplainerLabeler(fitted)(ClusterContext([], [], None, np.zeros((0, 32)))) == []
     with pytest.raises(ValueError, match="causal"):
