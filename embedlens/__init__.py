@@ -12,6 +12,13 @@ Examples
 """
 
 from embedlens._version import __version__
+
+# ``embedlens.audit(...)`` is the plain function embedlens.audit.run.audit, and embedlens/audit/
+# is the application's package. Python binds a package to its parent's attribute when the
+# package is first imported, so the light package is imported here, first, and the name is then
+# bound to the function, for good; the attacks, defenses and report load when the audit runs.
+# So reach the package's parts with ``from embedlens.audit.x import y``, never by attribute.
+from embedlens.audit import audit as audit
 from embedlens.cache import EmbeddingCache
 from embedlens.data import Corpus, load_corpus, load_texts, train_test_split
 from embedlens.embedders import (
@@ -27,16 +34,7 @@ from embedlens.models import Decoder, load_decoder, resolve_device
 
 
 def __getattr__(name: str) -> object:
-    # The application loads on first use, so ``import embedlens`` stays light and never imports
-    # it. ``embedlens.audit(...)`` is the plain function embedlens.audit.run.audit: looking it up
-    # loads the package embedlens.audit, which Python binds to this attribute, so it is bound
-    # back to the function here, for good. Inside the library and its tests, reach the package's
-    # parts with ``from embedlens.audit.x import y``, never by attribute (``embedlens.audit.x``).
-    if name == "audit":
-        from embedlens.audit.run import audit
-
-        globals()["audit"] = audit
-        return audit
+    # The audit's result class loads on first use (embedlens.audit.result).
     if name == "AuditResult":
         from embedlens.audit.result import AuditResult
 

@@ -40,17 +40,29 @@ def test_packages_ship_py_typed():
         assert (Path(spec.origin).parent / "py.typed").is_file(), pkg
 
 
-def test_embedlens_audit_is_the_plain_audit_function_loaded_on_first_use():
+def test_embedlens_audit_is_the_plain_audit_function_whatever_was_imported_first():
     code = (
-        "import sys, types, embedlens\n"
-        "before = sorted(m for m in sys.modules if m.startswith(('embedlens.audit', 'embedlens.cli')))\n"
-        "fn = embedlens.audit\n"
-        "from embedlens import audit\n"
+        "import sys, types\n"
         "from embedlens.audit.result import AuditResult\n"
-        "print(before, isinstance(fn, types.FunctionType), fn.__module__, audit is fn,\n"
-        "      embedlens.audit is fn, embedlens.AuditResult is AuditResult)\n"
+        "import embedlens\n"
+        "from embedlens.audit import audit\n"
+        "heavy = [m for m in sys.modules if m.startswith('embedlens.audit.')\n"
+        "         and m not in ('embedlens.audit.run', 'embedlens.audit.result')]\n"
+        "print(heavy, isinstance(embedlens.audit, types.FunctionType), embedlens.audit.__module__,\n"
+        "      audit is embedlens.audit, embedlens.AuditResult is AuditResult)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
-    assert out.stdout.split() == ["[]", "True", "embedlens.audit.run", "True", "True", "True"]
+    assert out.stdout.split() == ["[]", "True", "embedlens.audit.run", "True", "True"]
+
+
+def test_import_embedlens_loads_only_the_audit_entry_point_of_the_application():
+    code = (
+        "import sys, embedlens\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('embedlens.audit', 'embedlens.cli'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "['embedlens.audit', 'embedlens.audit.run']"

@@ -12,10 +12,11 @@
 - :mod:`embedlens.audit.result`: :class:`AuditResult`, JSON in and out;
 - :mod:`embedlens.audit.report` and :mod:`embedlens.audit.figures`: the HTML page and its plots.
 
-``import embedlens`` does not import this package; ``embedlens.audit`` is the function
-:func:`audit` (see ``embedlens/__init__.py``). Import the parts as ``from
-embedlens.audit.result import AuditResult`` or ``from embedlens.audit import result``, not by
-attribute (``embedlens.audit.result``), since the name ``embedlens.audit`` stands for the function.
+Importing this package is light: it loads :func:`audit` (whose module imports only the base)
+and its constants; everything else loads on first use. ``import embedlens`` imports it to bind
+``embedlens.audit`` to the function (see ``embedlens/__init__.py``), so import the parts as
+``from embedlens.audit.result import AuditResult`` or ``from embedlens.audit import result``,
+never as ``import embedlens.audit.result``.
 
 Examples
 --------

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -148,12 +148,7 @@ class Budget:
         return secs, qs
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "seconds": self.seconds,
-            "queries": self.queries,
-            "spent_seconds": self.spent_seconds,
-            "spent_queries": self.spent_queries,
-        }
+        return asdict(self)
 
 
 _UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -311,22 +306,13 @@ def run_attack(
     train_seconds = time.perf_counter() - start
     training_queries = own_queries + _count(ctx.embedder, before)
     n = X_victims.shape[0]
-    if spec.kind in ("nearest-neighbour", "bag-of-words"):
-        every = [str(h) for h in attack.invert(X_victims)]
-        return AttackRun(
-            every,
-            _per_text_queries(attack, len(every)),
-            time.perf_counter() - start,
-            train_seconds,
-            training_queries,
-            attack=attack,
-        )
+    step = max(n, 1) if spec.kind in ("nearest-neighbour", "bag-of-words") else CHUNK
     hyps: list[str] = []
     per_text: list[float] = []  # embedder queries of each attacked text
     chunk_times: list[float] = []
     used = 0
     note = None
-    for s in range(0, n, CHUNK):
+    for s in range(0, n, step):
         elapsed = time.perf_counter() - start
         pace = float(np.mean(chunk_times)) if chunk_times else 0.0
         if chunk_times and seconds is not None and elapsed + pace > seconds:
@@ -338,7 +324,7 @@ def run_attack(
             break
         t = time.perf_counter()
         mark = getattr(ctx.embedder, "queries", None)
-        out = list(attack.invert(X_victims[s : s + CHUNK]))
+        out = [str(h) for h in attack.invert(X_victims[s : s + step])]
         chunk_times.append(time.perf_counter() - t)
         q = _per_text_queries(attack, len(out))
         if not q.any() and isinstance(mark, int):
@@ -347,10 +333,12 @@ def run_attack(
         per_text.extend(q.tolist())
         used += int(q.sum())
     if spec.kind == "train-inverter":
-        final = getattr(getattr(attack, "history_", None), "final_loss", None)
+        history = attack.history_
+        final, steps = getattr(history, "final_loss", None), getattr(history, "steps", None)
         loss = "" if final is None else f" (final loss {final:.2f})"
-        trained = f"trained {_steps(attack)} steps in {train_seconds:.0f} s{loss}"
-        stop = [r for r in attack.history_.history if r.get("event") == "time_limit"]
+        steps = steps if isinstance(steps, int) else 0
+        trained = f"trained {steps} steps in {train_seconds:.0f} s{loss}"
+        stop = [r for r in history.history if r.get("event") == "time_limit"]
         if stop:
             trained += (
                 f", stopped at step {stop[-1]['step']} of {stop[-1]['of']} by the time budget"
@@ -365,11 +353,6 @@ def run_attack(
         note=note,
         attack=attack,
     )
-
-
-def _steps(attack: Any) -> int:
-    value = getattr(getattr(attack, "history_", None), "steps", None)
-    return int(value) if isinstance(value, int) else 0
 
 
 def _scaled_note(done: int, n: int, why: str) -> str:

@@ -101,10 +101,8 @@ def parse_defenses(
                     raise ValueError(f"defense {raw!r}: the noise strength must be > 0")
                 out.append(DefenseSpec("noise", float(s)))
         elif kind == "truncate":
-            if arg:
-                ks = [int(_number(raw, arg))]
-            else:
-                ks = sorted({max(1, int(dim * f)) for f in TRUNCATE_SWEEP}, reverse=True)
+            sweep = sorted({max(1, int(dim * f)) for f in TRUNCATE_SWEEP}, reverse=True)
+            ks = [int(_number(raw, arg))] if arg else sweep
             for k in ks:
                 if not 1 <= k < dim:
                     raise ValueError(
@@ -128,13 +126,10 @@ def parse_defenses(
             if arg:
                 raise ValueError(f"defense {raw!r} takes no argument: write {kind!r}")
             out.append(DefenseSpec(kind))
-    seen: set[str] = set()
-    unique = []
+    unique: dict[str, DefenseSpec] = {}
     for spec in out:
-        if spec.name not in seen:
-            seen.add(spec.name)
-            unique.append(spec)
-    return unique
+        unique.setdefault(spec.name, spec)
+    return list(unique.values())
 
 
 def _number(raw: str, arg: str) -> float:

@@ -1,9 +1,5 @@
-"""The plotly figures of an audit report, drawn from an :class:`AuditResult`'s numbers only.
-
-Each function reads the result through its attributes (``defenses``, ``attacks``,
-``attributes``, ``records``); this module imports :mod:`embedlens.audit.result` only for type
-checking, so the result can call into the report without an import circle.
-"""
+"""The plotly figures of an audit report, drawn from an :class:`AuditResult`'s numbers only
+(read through its attributes, as the report reads it)."""
 
 from __future__ import annotations
 
@@ -39,8 +35,7 @@ def tradeoff_figure(result: AuditResult, *, family: str | None = None) -> Any:
             )
     base = next((d for d in defs if d["name"] == "none"), None)
     fig = go.Figure()
-    kinds_present = [k for k in _FAMILY_ORDER if any(d["kind"] == k for d in defs)]
-    for kind in kinds_present:
+    for kind in [k for k in _FAMILY_ORDER if any(d["kind"] == k for d in defs)]:
         if family is not None and kind != family:
             continue
         members = [d for d in defs if d["kind"] == kind]
@@ -100,9 +95,7 @@ def tradeoff_figure(result: AuditResult, *, family: str | None = None) -> Any:
 
 def leakage_figure(result: AuditResult) -> Any:
     """Recovery rate per PII field, one bar group per attack that ran, with intervals."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
+    bars = []
     for name, att in result.attacks.items():
         if att.get("status") != "ran" or not att.get("fields"):
             continue
@@ -117,45 +110,42 @@ def leakage_figure(result: AuditResult) -> Any:
                 "array": [ci[1] - r for ci, r in zip(cis, rates, strict=True)],  # type: ignore[index]
                 "arrayminus": [r - ci[0] for ci, r in zip(cis, rates, strict=True)],  # type: ignore[index]
             }
-        fig.add_trace(go.Bar(**bar))
-    fig.update_layout(
-        barmode="group",
-        title="Share of each private fact recovered from the vectors (95% bootstrap CI)",
-        yaxis_title="recovery rate",
-        yaxis_range=[0, 1],
-        template="plotly_white",
-        height=420,
-    )
-    return fig
+        bars.append(bar)
+    title = "Share of each private fact recovered from the vectors (95% bootstrap CI)"
+    return _bar_groups(bars, title, "recovery rate", 420)
 
 
 def attributes_figure(result: AuditResult) -> Any:
     """Probe accuracy per sensitive attribute next to the majority baseline."""
+    rows = {k: v for k, v in result.attributes.items() if "accuracy" in v}
+    bars = [
+        {"x": list(rows), "y": [r[key] for r in rows.values()], "name": name}
+        for key, name in (("accuracy", "linear probe"), ("baseline", "majority baseline"))
+    ]
+    return _bar_groups(bars, "Attribute inference from the vectors", "accuracy (5-fold)", 380)
+
+
+def _bar_groups(bars: list[dict[str, Any]], title: str, yaxis_title: str, height: int) -> Any:
+    """Bars (``go.Bar`` keywords) side by side in groups, on a 0-1 axis."""
     import plotly.graph_objects as go
 
-    rows = {k: v for k, v in result.attributes.items() if "accuracy" in v}
-    names = list(rows)
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=names, y=[rows[k]["accuracy"] for k in names], name="linear probe"))
-    fig.add_trace(go.Bar(x=names, y=[rows[k]["baseline"] for k in names], name="majority baseline"))
+    for bar in bars:
+        fig.add_trace(go.Bar(**bar))
     fig.update_layout(
         barmode="group",
-        title="Attribute inference from the vectors",
-        yaxis_title="accuracy (5-fold)",
+        title=title,
+        yaxis_title=yaxis_title,
         yaxis_range=[0, 1],
         template="plotly_white",
-        height=380,
+        height=height,
     )
     return fig
 
 
 def has_map(result: AuditResult) -> bool:
-    """Whether the result holds map coordinates for at least 3 records.
-
-    Every result the audit writes has them (``records["x"]``/``["y"]``, computed by its map
-    stage); a ``result.json`` edited by hand may lack them, and since a result keeps no vectors
-    to lay out again, its report then shows no map.
-    """
+    """Whether the result holds map coordinates for at least 3 records (every result the audit
+    writes does; a ``result.json`` edited by hand may not, and keeps no vectors to lay out)."""
     rec = result.records
     n = len(rec.get("texts", []))
     return n >= 3 and len(rec.get("x", [])) == n and len(rec.get("y", [])) == n

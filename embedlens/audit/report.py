@@ -10,9 +10,6 @@ Every text from the corpus (and every attack's output) is HTML-escaped; plots ca
 JSON that plotly escapes too, so a record containing ``<script>`` cannot run. Every number
 shown sits in an element with ``data-key`` (a JSON pointer into ``result.json``) and
 ``data-fmt`` (how it is printed), so tests check that the page and the JSON agree.
-
-The result is read through its attributes only (``AuditResult`` is imported for type checking),
-so ``AuditResult.to_html`` can call :func:`write_report` without an import circle.
 """
 
 from __future__ import annotations
@@ -231,7 +228,7 @@ def _attacks(r: AuditResult) -> str:
                 )
             out.append("</tr>")
         out.append("</table>")
-    return "\n".join(out)
+    return "\n".join(out) + _plot(leakage_figure(r), "fig-leakage")
 
 
 def _attributes(r: AuditResult) -> str:
@@ -253,12 +250,20 @@ def _attributes(r: AuditResult) -> str:
             f"{_num(row['classes'], 'int', 'attributes', attr, 'classes')}<td>{_e(row.get('note') or '')}</td></tr>"
         )
     out.append("</table>")
-    return "\n".join(out)
+    probed = any("accuracy" in v for v in r.attributes.values())
+    return "\n".join(out) + (_plot(attributes_figure(r), "fig-attributes") if probed else "")
 
 
 def _defenses(r: AuditResult) -> str:
+    intro = (
+        f"<p>Utility: recall@1 and @10 of queries built from {_e(r.utility.get('queries', 'parts of each record'))} "
+        f"against the defended vectors of all records (clean: recall@10 "
+        f"{_num(r.utility.get('recall@10'), 'pct', 'utility', 'recall@10', tag='span')}). Leakage: "
+        "facts recovered by the strongest of the retrained attacks, non-adaptive (trained on clean "
+        "vectors) and adaptive (trained on defended vectors).</p>"
+    )
     if not r.defenses:
-        return "<p>No defense was evaluated.</p>"
+        return intro + "<p>No defense was evaluated.</p>"
     attrs = list(dict.fromkeys(a for d in r.defenses for a in d.get("attributes", {})))
     out = [
         "<table><tr><th>defense</th><th>recall@1</th><th>recall@10</th>"
@@ -266,25 +271,16 @@ def _defenses(r: AuditResult) -> str:
         + "".join(f"<th>{_e(a)} probe</th>" for a in attrs)
         + "</tr>"
     ]
+    recalls, leakage = ("recall@1", "recall@10"), ("leakage_score", "leakage_score_non_adaptive")
     for i, d in enumerate(r.defenses):
-        cells = [
-            _num(d["utility"]["recall@1"], "pct", "defenses", i, "utility", "recall@1"),
-            _num(d["utility"]["recall@10"], "pct", "defenses", i, "utility", "recall@10"),
-            _num(d.get("leakage_score"), "pct", "defenses", i, "leakage_score"),
-            _num(
-                d.get("leakage_score_non_adaptive"),
-                "pct",
-                "defenses",
-                i,
-                "leakage_score_non_adaptive",
-            ),
-        ]
+        cells = [_num(d["utility"][k], "pct", "defenses", i, "utility", k) for k in recalls]
+        cells += [_num(d.get(k), "pct", "defenses", i, k) for k in leakage]
         cells += [
             _num(d["attributes"].get(a), "pct", "defenses", i, "attributes", a) for a in attrs
         ]
         out.append(f"<tr><td>{_e(d['name'])}</td>{''.join(cells)}</tr>")
     out.append("</table>")
-    return "\n".join(out)
+    return intro + "\n".join(out) + _plot(tradeoff_figure(r), "fig-tradeoff")
 
 
 def highlight(text: str, values: Sequence[str]) -> str:
@@ -357,42 +353,15 @@ def render_html(result: AuditResult) -> str:
 
     sections = [
         ("summary", "Summary", _summary(result)),
-        (
-            "leakage",
-            "What each attack recovers",
-            _attacks(result) + _plot(leakage_figure(result), "fig-leakage"),
-        ),
-        (
-            "attributes",
-            "Attribute inference",
-            _attributes(result)
-            + (
-                _plot(attributes_figure(result), "fig-attributes")
-                if any("accuracy" in v for v in result.attributes.values())
-                else ""
-            ),
-        ),
-        (
-            "defenses",
-            "Defenses: retrieval utility against leakage",
-            f"<p>Utility: recall@1 and @10 of queries built from {_e(result.utility.get('queries', 'parts of each record'))} "
-            f"against the defended vectors of all records (clean: recall@10 "
-            f"{_num(result.utility.get('recall@10'), 'pct', 'utility', 'recall@10', tag='span')}). Leakage: "
-            "facts recovered by the strongest of the retrained attacks, non-adaptive (trained on clean "
-            "vectors) and adaptive (trained on defended vectors).</p>"
-            + _defenses(result)
-            + (_plot(tradeoff_figure(result), "fig-tradeoff") if result.defenses else ""),
-        ),
+        ("leakage", "What each attack recovers", _attacks(result)),
+        ("attributes", "Attribute inference", _attributes(result)),
+        ("defenses", "Defenses: retrieval utility against leakage", _defenses(result)),
         (
             "examples",
             "Original and recovered text (recovered facts highlighted)",
             _examples(result),
         ),
-        (
-            "map",
-            "Map of the corpus by leakage",
-            _map_section(result),
-        ),
+        ("map", "Map of the corpus by leakage", _map_section(result)),
     ]
     nav = " · ".join(f'<a href="#{k}">{_e(t.split(":")[0])}</a>' for k, t, _ in sections)
     body = "\n".join(

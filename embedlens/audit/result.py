@@ -80,7 +80,6 @@ class AuditResult:
 
         Raises ``ValueError`` for a file that is not an audit result (or a newer version).
         """
-        text: str
         where = "the JSON text"
         if isinstance(source, os.PathLike) or (
             isinstance(source, str) and not source.lstrip().startswith("{")

@@ -1,11 +1,7 @@
 """The privacy audit itself: :func:`audit`, from its inputs to an :class:`AuditResult`.
 
-:func:`audit` composes the other packages: the attacks of :mod:`inversion` (see
-:mod:`embedlens.audit.attacks`), the probes of :mod:`probes` for attribute inference, the
-defenses of :mod:`embedlens.audit.defenses`, and :class:`interpret.EmbeddingMap` for the map
-of the corpus; :mod:`embedlens.audit.stages` holds each step. The result is an
-:class:`~embedlens.audit.result.AuditResult`, which writes the HTML report
-(:mod:`embedlens.audit.report`). This module is light (numpy, the models and the other
+It loads the inputs, decides who attacks whom and runs the stages of
+:mod:`embedlens.audit.stages` in order. This module is light (numpy, the models and the other
 packages load when :func:`audit` runs), so ``import embedlens`` binds ``embedlens.audit`` to
 :func:`audit` at once.
 
@@ -13,13 +9,6 @@ Who is who: the *victims* are the audited records, whose vectors leak. The *atta
 only those vectors and data of its own: for the built-in ``pii`` corpus, synthetic records of
 other people (another seed); for any other corpus, one half of it (the victims are the other
 half) unless ``attacker_corpus`` is given.
-
-Examples
---------
->>> from embedlens.audit import audit
->>> result = audit(embedder="minilm", corpus="pii", budget="2m")  # doctest: +SKIP
->>> result.summary["headline"]  # doctest: +SKIP
->>> result.to_html("audit-report")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -27,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from embedlens._version import __version__
@@ -159,14 +149,21 @@ def audit(
 
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    say = _stage_logger(log)
+
+    def say(message: str) -> None:
+        logger.info(message)
+        if log is not None:
+            log(message)
+
     specs = parse_attacks(attacks)
     adaptive_specs = [
         s for s in parse_attacks(list(defense_attacks) or ["nn"]) if s.kind in TRAINABLE
     ]
     plan = parse_budget(budget)
     victims, own, split_note = _corpora(corpus, attacker_corpus, records, column, seed)
-    names = _default_defenses(victims) if defenses is None else defenses
+    names = defenses
+    if names is None:  # the default sweep, plus LEACE of the first label column
+        names = [*DEFAULT_DEFENSES, *[f"leace:{a}" for a in list(victims.labels)[:1]]]
     parse_defenses(names, dim=2**31, labels=victims.labels)  # bad names fail before any model loads
     emb = load_embedder(embedder, device=device) if not hasattr(embedder, "embed") else embedder
     if cache is not None:
@@ -185,13 +182,12 @@ def audit(
     try:
         say(f"corpus: {len(victims)} victim records, {len(own)} attacker records ({split_note})")
         t = time.perf_counter()
-        X = _embed(eng, emb, victims.texts, "victim records", batch_size, progress)
-        own_X = _embed(eng, emb, own.texts, "attacker's records", batch_size, progress)
+        embed = partial(_embed, eng, emb, batch_size=batch_size, progress=progress)
+        X = embed(victims.texts, "victim records")
+        own_X = embed(own.texts, "attacker's records")
         queries, recipe = _utility_queries(victims)
         targets = _sample(len(queries), MAX_UTILITY_QUERIES)
-        Q = _embed(
-            eng, emb, [queries[i] for i in targets], "retrieval queries", batch_size, progress
-        )
+        Q = embed([queries[i] for i in targets], "retrieval queries")
         timings["embed"] = time.perf_counter() - t
         say(f"embedded with {emb.name} (dim {dim}) in {timings['embed']:.1f}s")
 
@@ -263,15 +259,6 @@ def audit(
 # --------------------------------------------------------------------------- inputs
 
 
-def _stage_logger(log: Callable[[str], None] | None) -> Callable[[str], None]:
-    def say(message: str) -> None:
-        logger.info(message)
-        if log is not None:
-            log(message)
-
-    return say
-
-
 def _load(source: Any, records: int | None, column: str | None, seed: int) -> Corpus:
     if isinstance(source, Corpus):
         return (
@@ -323,15 +310,8 @@ def _corpora(
     )
 
 
-def _default_defenses(c: Corpus) -> list[str]:
-    out = list(DEFAULT_DEFENSES)
-    if c.labels:
-        out.append(f"leace:{next(iter(c.labels))}")
-    return out
-
-
 def _embed(
-    eng: Any, emb: Any, texts: list[str], what: str, batch_size: int, progress: bool | None
+    eng: Any, emb: Any, texts: list[str], what: str, *, batch_size: int, progress: bool | None
 ) -> np.ndarray:
     import numpy as np
 

@@ -216,8 +216,7 @@ def run_defenses(
             for mode in ("non_adaptive", "adaptive"):
                 try:
                     if mode == "non_adaptive":  # the attack trained on clean vectors, as is
-                        reuse = fitted.get(spec.name)
-                        run = run_attack(spec, ctx, restored, attack=reuse)
+                        run = run_attack(spec, ctx, restored, attack=fitted.get(spec.name))
                         fitted.setdefault(spec.name, run.attack)
                     else:  # retrained on the defended vectors of the attacker's own records
                         run = run_attack(spec, adaptive_ctx, restored, X_train=own_restored)
@@ -326,11 +325,7 @@ def summarize(
         parts.append(
             f"infers the {a} with {r['accuracy']:.0%} accuracy against a {r['baseline']:.0%} majority baseline"
         )
-    headline = (
-        f"Risk {risk}: "
-        + ("; ".join(parts) if parts else "no attack recovered anything measurable")
-        + "."
-    )
+    headline = f"Risk {risk}: {'; '.join(parts) or 'no attack recovered anything measurable'}."
     ran = [n for n, a in attacks.items() if a.get("status") == "ran"]
     skipped = {n: a["reason"] for n, a in attacks.items() if a.get("status") != "ran"}
     best_def = None

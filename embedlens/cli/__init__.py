@@ -1,19 +1,10 @@
 """The ``embedlens`` command.
 
-Subcommands, one module each (each has ``register(subparsers)``, which adds its parsers and
-sets ``func``; the arguments they share are defined once in :mod:`embedlens.cli.common`):
-
-- ``embedlens info`` (:mod:`~embedlens.cli.info`): versions, built-in models and corpora, the
-  cache directory, the device.
-- ``embedlens embed`` / ``train-inverter`` / ``invert`` (:mod:`~embedlens.cli.inversion`):
-  embed a corpus into a ``.npy`` file, train an inverter, decode vectors.
-- ``embedlens probe`` / ``map`` / ``explain`` (:mod:`~embedlens.cli.probe`,
-  :mod:`~embedlens.cli.maps`, :mod:`~embedlens.cli.explain`): linear probes, interactive maps,
-  explanations in words.
-- ``embedlens audit`` / ``embedlens demo`` (:mod:`~embedlens.cli.audit`): the privacy audit;
-  ``demo`` is the default audit of the built-in MiniLM on synthetic PII records.
-
-Every subcommand exits 0 on success and non-zero with a one-line reason on failure.
+One module per subcommand group: ``info``, ``inversion`` (``embed``, ``train-inverter``,
+``invert``), ``probe``, ``maps`` (``map``), ``explain`` and ``audit`` (``audit``, ``demo``).
+Each has ``register(subparsers)``, which adds its parsers and sets ``func``; the flags they share
+are defined once in :mod:`embedlens.cli.common`. Every subcommand exits 0 on success and
+non-zero with a one-line reason on failure.
 """
 
 from __future__ import annotations
@@ -58,8 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The ``embedlens`` parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
-        prog="embedlens",
-        description="Make text embeddings understandable and auditable.",
+        prog="embedlens", description="Make text embeddings understandable and auditable."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs, full tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -1,32 +1,20 @@
 """``embedlens audit`` (and ``embedlens demo``, the default audit): the CLI of the privacy audit.
 
-``embedlens audit --out DIR`` attacks an embedder on a corpus and writes ``DIR/index.html`` and
-``DIR/result.json``; ``embedlens audit --compare A B`` prints how two results differ.
-:func:`register` adds both subcommands to the ``embedlens`` parser; :func:`run_audit_command`
-runs what an ``audit`` or ``demo`` namespace describes.
+:func:`run_audit_command` runs what an ``audit`` or ``demo`` namespace describes.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from embedlens.cli.common import (
-    EMBEDDER_SPEC_HELP,
-    add_cache,
-    add_column,
-    add_corpus,
-    add_device,
-    add_embedder,
-    add_out,
-    add_seed,
-    embedder_from_spec,
-    refuse_existing,
-)
+from embedlens.cli.common import add_flags, add_out, embedder_from_spec, from_args, refuse_existing
 
 __all__ = ["register", "run_audit_command"]
 
@@ -35,7 +23,6 @@ _DECODER_ATTACKS = ("guided", "train-inverter")
 
 
 def register(sub: Any) -> None:
-    """Add the ``audit`` and ``demo`` subcommands to the ``embedlens`` subparsers."""
     p = sub.add_parser(
         "audit",
         help="attack an embedder on a corpus, weigh defenses, write an HTML report",
@@ -67,20 +54,25 @@ def register(sub: Any) -> None:
         action="store_true",
         help="skip the attacks that need the SmolLM2 decoder (guided, train-inverter)",
     )
-    p.set_defaults(func=_cmd_demo)
+    p.set_defaults(func=partial(run_audit_command, overwrite=True))
 
 
 def _add_audit_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
-    add_embedder(p, EMBEDDER_SPEC_HELP)
-    add_device(p)
-    add_cache(
+    add_flags(
         p,
-        "embedding cache file (default: the embedlens cache directory); an interrupted "
+        "embedder",
+        help="built-in name, hub id or model directory, or py:MODULE:FUNCTION for a function "
+        "texts -> vectors (e.g. a client of a remote embedding API)",
+    )
+    add_flags(p, "device")
+    add_flags(
+        p,
+        "cache",
+        help="embedding cache file (default: the embedlens cache directory); an interrupted "
         "run resumes from it",
     )
     p.add_argument("--no-cache", action="store_true", help="embed everything anew, keep nothing")
-    add_corpus(p, "pii")
-    add_column(p, of="corpus")
+    add_flags(p, "corpus", "column")
     p.add_argument(
         "--records", type=int, default=300, help="records (generated) or first N (default 300)"
     )
@@ -108,7 +100,7 @@ def _add_audit_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
         f"(default {budget}; 'none' for unlimited)",
     )
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="default: local")
-    add_seed(p)
+    add_flags(p, "seed")
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap rounds of the CIs")
     p.add_argument("--map-method", choices=["pca", "umap", "tsne"], default="pca")
     p.add_argument(
@@ -170,11 +162,10 @@ def run_audit_command(args: argparse.Namespace, *, overwrite: bool) -> int:
         defenses = [] if args.defenses.strip() == "none" else args.defenses.split(",")
     budget = None if args.budget.strip().lower() in ("none", "unlimited") else args.budget
     cache = None if args.no_cache else (args.cache or cache_dir() / "audit-embeddings.sqlite")
-    step = [0]
+    steps = itertools.count(1)
 
     def log(message: str) -> None:
-        step[0] += 1
-        print(f"[{step[0]:2d}] {message}", flush=True)
+        print(f"[{next(steps):2d}] {message}", flush=True)
 
     if args.threads is not None:
         if args.threads < 1:
@@ -183,24 +174,17 @@ def run_audit_command(args: argparse.Namespace, *, overwrite: bool) -> int:
 
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
+    names = "engine seed records column attacker_corpus device bootstrap map_method"
     result = audit(
         embedder_from_spec(args.embedder),
         args.corpus,
         attacks=attacks,
         defenses=defenses,
         budget=budget,
-        engine=args.engine,
-        seed=args.seed,
-        progress=None,
-        records=args.records,
-        column=args.column,
-        attacker_corpus=args.attacker_corpus,
         cache=cache,
-        device=args.device,
         attack_options=_options(args.option),
-        bootstrap=args.bootstrap,
-        map_method=args.map_method,
         log=log,
+        **from_args(args, names),
     )
     page = result.to_html(out, overwrite=overwrite)
     print()
@@ -216,10 +200,6 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     if args.compare:
         return _compare(*args.compare)
     return run_audit_command(args, overwrite=args.overwrite)
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    return run_audit_command(args, overwrite=True)
 
 
 def _compare(a: str, b: str) -> int:

@@ -1,14 +1,13 @@
 """The arguments the subcommands share, defined once, and the helpers that read them.
 
-Every subcommand module adds its flags with these functions, so ``--embedder``, ``--device``,
-``--cache``, ``--corpus``, ``--column``, ``--limit``, ``--batch-size``, ``--seed`` and
-``--out``/``--overwrite`` mean the same everywhere; a command passes its own help text where
-the flag means something more specific there. The texts, vectors and labels of ``probe``,
-``map`` and ``explain`` come from :mod:`embedlens.cli.sources`.
+Every subcommand adds the shared flags with :func:`add_flags` (:data:`FLAGS`) and ``--out`` with
+:func:`add_out`, so they mean the same everywhere; a command passes its own help text or default
+where a flag means something more specific there.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,102 +16,59 @@ from typing import Any
 from embedlens._utils import atomic_path
 
 __all__ = [
-    "add_batch_size",
-    "add_cache",
-    "add_column",
-    "add_corpus",
-    "add_device",
-    "add_embedder",
-    "add_embedder_args",
-    "add_limit",
+    "FLAGS",
+    "add_flags",
     "add_out",
-    "add_seed",
     "check_out",
     "embedder_from_spec",
+    "from_args",
     "json_default",
     "refuse_existing",
-    "required_out",
     "write_json",
     "write_jsonl",
 ]
 
-#: what ``--embedder`` takes everywhere
-EMBEDDER_HELP = "built-in name, hub id or model directory"
-#: where a function embedder (e.g. a client of a remote API) is allowed too
-EMBEDDER_SPEC_HELP = (
-    "built-in name, hub id or model directory, or py:MODULE:FUNCTION for a function "
-    "texts -> vectors (e.g. a client of a remote embedding API)"
-)
-_CACHE_HELP = "embedding cache file (re-runs skip texts already embedded)"
-
-# An argparse parser or argument group: both have add_argument.
-Parser = Any
+#: the flags every command defines alike: flag name -> ``add_argument`` keywords
+FLAGS: dict[str, dict[str, Any]] = {
+    "embedder": {"default": "minilm", "help": "built-in name, hub id or model directory"},
+    "device": {"help": "cpu, cuda or mps (default: best available)"},
+    "cache": {"help": "embedding cache file (re-runs skip texts already embedded)"},
+    "corpus": {"default": "pii", "help": "built-in name or file (default: pii)"},
+    "column": {"help": "text column of a .jsonl/.csv/.parquet corpus"},
+    "limit": {"type": int},
+    "batch-size": {"type": int},
+    "seed": {"type": int, "default": 0},
+}
 
 
 # --------------------------------------------------------------------------- arguments
 
 
-def add_embedder(p: Parser, help: str = EMBEDDER_HELP) -> None:
-    """``--embedder`` (default: the built-in MiniLM)."""
-    p.add_argument("--embedder", default="minilm", help=help)
-
-
-def add_device(p: Parser) -> None:
-    """``--device``."""
-    p.add_argument("--device", help="cpu, cuda or mps (default: best available)")
-
-
-def add_cache(p: Parser, help: str = _CACHE_HELP) -> None:
-    """``--cache``: an embedding cache file."""
-    p.add_argument("--cache", help=help)
-
-
-def add_embedder_args(p: Parser) -> None:
-    """``--embedder``, ``--device`` and ``--cache``: what embeds a command's texts."""
-    add_embedder(p)
-    add_device(p)
-    add_cache(p)
-
-
-def add_corpus(p: Parser, default: str) -> None:
-    """``--corpus``: a built-in corpus name or a file of texts."""
-    p.add_argument("--corpus", default=default, help=f"built-in name or file (default: {default})")
-
-
-def add_column(p: Parser, of: str = "file") -> None:
-    """``--column``: the text column of a table file."""
-    p.add_argument("--column", help=f"text column of a .jsonl/.csv/.parquet {of}")
-
-
-def add_limit(p: Parser, help: str) -> None:
-    """``--limit N``: only the first N records."""
-    p.add_argument("--limit", type=int, help=help)
-
-
-def add_batch_size(p: Parser, default: int, help: str | None = None) -> None:
-    """``--batch-size``."""
-    p.add_argument("--batch-size", type=int, default=default, help=help)
-
-
-def add_seed(p: Parser, help: str | None = None) -> None:
-    """``--seed`` (default 0)."""
-    p.add_argument("--seed", type=int, default=0, help=help)
+def add_flags(p: Any, *names: str, **keywords: Any) -> None:
+    """Add ``--NAME`` for each of ``names`` to ``p`` (a parser or an argument group) as
+    :data:`FLAGS` defines it; ``keywords`` (a command's own ``help`` or ``default``) replace
+    those of the table."""
+    for name in names:
+        p.add_argument(f"--{name}", **{**FLAGS[name], **keywords})
 
 
 def add_out(
-    p: Parser,
+    p: Any,
     help: str,
     *,
     required: bool = True,
     default: str | None = None,
     what: str = "output file",
 ) -> None:
-    """``--out`` and ``--overwrite`` (which allows replacing an existing ``what``)."""
-    if default is not None:
-        p.add_argument("--out", default=default, help=help)
-    else:
-        p.add_argument("--out", required=required, help=help)
+    """``--out`` (required unless it has a ``default``) and ``--overwrite`` (which allows
+    replacing an existing ``what``)."""
+    p.add_argument("--out", default=default, required=required and default is None, help=help)
     p.add_argument("--overwrite", action="store_true", help=f"replace an existing {what}")
+
+
+def from_args(args: argparse.Namespace, names: str) -> dict[str, Any]:
+    """``{name: args.name}`` for the space-separated ``names``: flags passed on as they are."""
+    return {name: getattr(args, name) for name in names.split()}
 
 
 # --------------------------------------------------------------------------- reading them
@@ -124,22 +80,12 @@ def refuse_existing(out: Path, overwrite: bool) -> None:
         raise FileExistsError(f"{out} exists: pass --overwrite to replace it")
 
 
-def check_out(path: str | None, suffixes: tuple[str, ...], overwrite: bool) -> Path | None:
-    """``--out`` as a path with one of ``suffixes`` that may be written (None stays None)."""
-    if path is None:
-        return None
+def check_out(path: str, suffixes: tuple[str, ...], overwrite: bool) -> Path:
+    """``--out`` as a path with one of ``suffixes`` that may be written."""
     out = Path(path)
     if out.suffix.lower() not in suffixes:
         raise ValueError(f"--out must end in {' or '.join(suffixes)}, got {out.name!r}")
     refuse_existing(out, overwrite)
-    return out
-
-
-def required_out(path: str | None, suffixes: tuple[str, ...], overwrite: bool) -> Path:
-    """:func:`check_out` for a command that needs ``--out``."""
-    out = check_out(path, suffixes, overwrite)
-    if out is None:
-        raise ValueError(f"pass --out, a {' or '.join(suffixes)} file")
     return out
 
 

@@ -1,9 +1,4 @@
-"""``embedlens explain``: a causal LM says in words what vectors (or groups of them) mean.
-
-A trained :class:`interpret.Explainer` (loaded with ``--explainer``, or trained here with
-``--fit``) answers a question about each vector, or about each group's centroid (``--by``);
-one JSON line per answer. Vectors and labels come from :mod:`embedlens.cli.sources`.
-"""
+"""``embedlens explain``: a causal LM says in words what vectors (or groups of them) mean."""
 
 from __future__ import annotations
 
@@ -14,22 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from embedlens.cli.common import (
-    add_batch_size,
-    add_device,
-    add_embedder,
-    add_out,
-    add_seed,
-    required_out,
-    write_jsonl,
-)
+from embedlens.cli.common import add_flags, add_out, check_out, from_args, write_jsonl
 from embedlens.cli.sources import add_source_args, labels_array, load_source
 
 __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    """Add ``explain`` to the ``embedlens`` subparsers."""
     p = sub.add_parser(
         "explain",
         help="let a causal LM say in words what vectors (or groups of them) mean",
@@ -48,9 +34,9 @@ def register(sub: Any) -> None:
     p.add_argument("--prompt", help="ask this question instead of the task's own")
     p.add_argument("--max-new-tokens", type=int, help="longest answer in tokens")
     p.add_argument("--num-beams", type=int, default=1)
-    add_batch_size(p, 32)
+    add_flags(p, "batch-size", default=32)
     train = p.add_argument_group("training (with --fit)")
-    add_embedder(train, "built-in name, hub id or directory")
+    add_flags(train, "embedder", help="built-in name, hub id or directory")
     train.add_argument("--decoder", default="smollm2", help="causal LM name or directory")
     train.add_argument("--tasks", nargs="+", help="training tasks (default: all)")
     train.add_argument("--steps", type=int, default=1000)
@@ -61,29 +47,21 @@ def register(sub: Any) -> None:
     train.add_argument("--fit-limit", type=int, help="train on the first N texts only")
     train.add_argument("--save", help="run directory for checkpoints and the trained explainer")
     train.add_argument("--resume", action="store_true", help="continue the run in --save")
-    add_device(p)
-    add_seed(p)
+    add_flags(p, "device", "seed")
     add_out(p, "output .jsonl file")
     p.set_defaults(func=_cmd_explain)
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    out = required_out(args.out, (".jsonl",), args.overwrite)
+    out = check_out(args.out, (".jsonl",), args.overwrite)
     if args.vectors is None and args.corpus is None:
         raise ValueError("pass --corpus or --vectors: the texts or vectors to explain")
     explainer = _explainer(args)
     source = load_source(args, label=args.by)
-    if source.vectors is not None:
-        X = source.vectors
-    else:
+    X = source.vectors
+    if X is None:
         X = explainer.embedder_.embed(source.texts or [], batch_size=64, progress=True)
-    options: dict[str, Any] = {
-        "task": args.task,
-        "prompt": args.prompt,
-        "max_new_tokens": args.max_new_tokens,
-        "num_beams": args.num_beams,
-        "batch_size": args.batch_size,
-    }
+    options = from_args(args, "task prompt max_new_tokens num_beams batch_size")
     rows: list[dict[str, Any]] = []
     if args.by:
         y, kept = labels_array(source.column(args.by), args.by)
@@ -93,8 +71,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         for group, answer in answers.items():
             rows.append({"group": group, "records": int(counts[group]), "explanation": answer})
     else:
-        answers_list = explainer.explain(X, progress=True, **options)
-        for i, answer in enumerate(answers_list):
+        for i, answer in enumerate(explainer.explain(X, progress=True, **options)):
             row: dict[str, Any] = {"index": i, "explanation": answer}
             if source.texts is not None:
                 row["text"] = source.texts[i]
@@ -125,26 +102,15 @@ def _explainer(args: argparse.Namespace) -> Any:
             "to train afresh there"
         )
     texts = load_texts(args.fit, limit=args.fit_limit)
-    options: dict[str, Any] = {}
-    if args.tasks:
-        options["tasks"] = tuple(args.tasks)
+    options: dict[str, Any] = {"tasks": tuple(args.tasks)} if args.tasks else {}
     start = time.perf_counter()
-    ex = Explainer(
-        embedder=args.embedder,
-        decoder=args.decoder,
-        prefix_tokens=args.prefix_tokens,
-        max_length=args.max_length,
-        device=args.device,
-        **options,
-    ).fit(
+    ex = Explainer(**from_args(args, "embedder decoder prefix_tokens max_length device"), **options)
+    ex.fit(
         texts,
-        steps=args.steps,
         batch_size=args.train_batch_size,
-        lr=args.lr,
-        seed=args.seed,
         out_dir=args.save,
-        resume=args.resume,
         progress=True,
+        **from_args(args, "steps lr seed resume"),
     )
     saved = f" -> {Path(args.save) / 'explainer'}" if args.save else ""
     print(

@@ -9,7 +9,6 @@ __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    """Add ``info`` to the ``embedlens`` subparsers."""
     p = sub.add_parser("info", help="versions, built-in models and corpora, cache, device")
     p.set_defaults(func=_cmd_info)
 
@@ -28,11 +27,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
             print(f"  {pkg:22s} (not installed)")
     print(f"device: {resolve_device(None)}")
     print(f"cache:  {cache_dir()}")
-    print("built-in embedders:")
-    for name, what in BUILTIN_EMBEDDERS.items():
-        print(f"  {name:10s} {what}")
-    print("built-in decoders:")
-    for name, what in BUILTIN_DECODERS.items():
-        print(f"  {name:10s} {what}")
+    for kind, table in (("embedders", BUILTIN_EMBEDDERS), ("decoders", BUILTIN_DECODERS)):
+        print(f"built-in {kind}:")
+        for name, what in table.items():
+            print(f"  {name:10s} {what}")
     print("built-in corpora: " + ", ".join(BUILTIN_CORPORA))
     return 0

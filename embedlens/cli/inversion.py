@@ -1,10 +1,4 @@
-"""``embedlens embed``, ``train-inverter`` and ``invert``: vectors, an inverter, texts back.
-
-``embed`` writes a corpus' vectors as ``.npy`` (what ``invert --vectors`` reads).
-``invert`` decodes with a saved inverter (optionally corrected) or zero-shot (guided decoding
-and a word search against the embedder, no training), and scores the texts when the true ones
-are known.
-"""
+"""``embedlens embed``, ``train-inverter`` and ``invert``: vectors, an inverter, texts back."""
 
 from __future__ import annotations
 
@@ -17,16 +11,10 @@ import numpy as np
 
 from embedlens._utils import atomic_path
 from embedlens.cli.common import (
-    add_batch_size,
-    add_column,
-    add_corpus,
-    add_device,
-    add_embedder,
-    add_embedder_args,
-    add_limit,
+    add_flags,
     add_out,
-    add_seed,
     embedder_from_spec,
+    from_args,
     refuse_existing,
     write_jsonl,
 )
@@ -35,18 +23,16 @@ __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    """Add ``embed``, ``train-inverter`` and ``invert`` to the ``embedlens`` subparsers."""
     p = sub.add_parser(
         "embed",
         help="embed a corpus into a .npy file",
         description="Embed texts (a built-in corpus or a .txt/.jsonl/.csv/.parquet file) and "
         "write a float32 array (n, dim) as .npy.",
     )
-    add_embedder_args(p)
-    add_corpus(p, "pii")
-    add_column(p)
-    add_limit(p, "embed only the first N texts")
-    add_batch_size(p, 64)
+    add_flags(p, "embedder", "device", "cache", "corpus")
+    add_flags(p, "column", help="text column of a .jsonl/.csv/.parquet file")
+    add_flags(p, "limit", help="embed only the first N texts")
+    add_flags(p, "batch-size", default=64)
     add_out(p, "output .npy file")
     p.set_defaults(func=_cmd_embed)
 
@@ -56,12 +42,12 @@ def register(sub: Any) -> None:
         description="Train the soft-prefix hypothesis model on a corpus, with a fixed held-out "
         "split, checkpoints and a JSONL log in --out; --resume continues an interrupted run.",
     )
-    add_embedder_args(p)
+    add_flags(p, "embedder", "device", "cache")
     p.add_argument("--decoder", default="smollm2", help="causal LM name/dir, or t5:<dir or id>")
-    add_corpus(p, "wordnet")
+    add_flags(p, "corpus", default="wordnet", help="built-in name or file (default: wordnet)")
     p.add_argument("--out", required=True, help="run directory (model in OUT/inverter)")
     p.add_argument("--steps", type=int, default=2000)
-    add_batch_size(p, 32)
+    add_flags(p, "batch-size", default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--prefix-tokens", type=int, default=16)
     p.add_argument("--finetune", choices=["projector", "lora", "full"], default="projector")
@@ -70,7 +56,7 @@ def register(sub: Any) -> None:
     p.add_argument("--eval-size", type=int, default=500, help="held-out texts scored in training")
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--checkpoint-every", type=int, default=500)
-    add_seed(p)
+    add_flags(p, "seed")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.set_defaults(func=_cmd_train_inverter)
 
@@ -92,7 +78,7 @@ def register(sub: Any) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--vectors", help=".npy file of vectors from the inverter's embedder")
     src.add_argument("--corpus", help="texts to embed and invert (then scored against them)")
-    add_limit(p, "only the first N vectors or texts")
+    add_flags(p, "limit", help="only the first N vectors or texts")
     p.add_argument("--num-beams", type=int, default=1)
     p.add_argument(
         "--steps",
@@ -105,17 +91,18 @@ def register(sub: Any) -> None:
         "--corrector", help="corrector directory (default: the one saved with the inverter)"
     )
     zs = p.add_argument_group("zero-shot (with --zero-shot)")
-    add_embedder(
+    add_flags(
         zs,
-        "the attacked embedder: built-in name, hub id, model directory or "
+        "embedder",
+        help="the attacked embedder: built-in name, hub id, model directory or "
         "py:MODULE:FUNCTION (a function texts -> vectors, e.g. a remote API)",
     )
     zs.add_argument("--decoder", default="smollm2", help="the proposing causal LM")
     zs.add_argument("--max-queries", type=int, default=2000, help="embedder queries per text")
     zs.add_argument("--edit-queries", type=int, default=1800, help="of them, for word edits")
     zs.add_argument("--max-length", type=int, default=16, help="tokens of the LM's search")
-    add_batch_size(p, 32)
-    add_device(p)
+    add_flags(p, "batch-size", default=32)
+    add_flags(p, "device")
     add_out(p, "output .jsonl file")
     p.set_defaults(func=_cmd_invert)
 
@@ -148,26 +135,11 @@ def _cmd_train_inverter(args: argparse.Namespace) -> int:
 
     emb = load_embedder(args.embedder, device=args.device, cache=args.cache)
     start = time.perf_counter()
-    train_inverter(
-        args.corpus,
-        args.out,
-        embedder=emb,
-        decoder=args.decoder,
-        prefix_tokens=args.prefix_tokens,
-        finetune=args.finetune,
-        max_length=args.max_length,
-        eval_size=args.eval_size,
-        seed=args.seed,
-        device=args.device,
-        resume=args.resume,
-        progress=True,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        noise_std=args.noise_std,
-        eval_every=args.eval_every,
-        checkpoint_every=args.checkpoint_every,
+    names = (
+        "decoder prefix_tokens finetune max_length eval_size seed device resume steps batch_size "
+        "lr noise_std eval_every checkpoint_every"
     )
+    train_inverter(args.corpus, args.out, embedder=emb, progress=True, **from_args(args, names))
     print(
         f"trained an inverter for {emb.name} in {time.perf_counter() - start:.0f}s -> "
         f"{Path(args.out) / 'inverter'}"
@@ -190,14 +162,11 @@ def _cmd_invert(args: argparse.Namespace) -> int:
         emb = load_embedder(embedder_from_spec(args.embedder), device=args.device)
         inv: Any = GuidedInverter(
             embedder=emb,
-            decoder=args.decoder,
             beam_width=2,
             top_k=4,
-            max_length=args.max_length,
-            max_queries=args.max_queries,
             edit_queries=min(args.edit_queries, args.max_queries),
-            device=args.device,
             progress=True,
+            **from_args(args, "decoder max_length max_queries device"),
         )
     else:
         inv = Inverter.from_pretrained(args.inverter, device=args.device)
@@ -218,15 +187,8 @@ def _cmd_invert(args: argparse.Namespace) -> int:
         texts = inv.prepare().invert(X)
         print(f"zero-shot: a vocabulary of {inv.vocabulary_queries_} words embedded once")
     else:
-        texts = inv.invert(
-            X,
-            num_beams=args.num_beams,
-            batch_size=args.batch_size,
-            progress=True,
-            steps=args.steps,
-            beam_width=args.beam_width,
-            corrector=corrector,
-        )
+        names = "num_beams batch_size steps beam_width"
+        texts = inv.invert(X, progress=True, corrector=corrector, **from_args(args, names))
     rows = [
         {"index": i, "text": t, "queries": int(q)}
         for i, (t, q) in enumerate(zip(texts, inv.queries_, strict=True))

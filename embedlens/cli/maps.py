@@ -1,9 +1,4 @@
-"""``embedlens map``: an interactive 2-D/3-D map of a corpus or of vectors, as one HTML file.
-
-UMAP, PCA or t-SNE (:class:`interpret.EmbeddingMap`), coloured by a label column, each text on
-hover, written self-contained and offline. Vectors and labels come from
-:mod:`embedlens.cli.sources`.
-"""
+"""``embedlens map``: an interactive 2-D/3-D map of a corpus or of vectors, as one HTML file."""
 
 from __future__ import annotations
 
@@ -13,20 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from embedlens.cli.common import (
-    add_batch_size,
-    add_embedder_args,
-    add_out,
-    add_seed,
-    required_out,
-)
+from embedlens.cli.common import add_flags, add_out, check_out
 from embedlens.cli.sources import add_source_args, load_source, source_vectors
 
 __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    """Add ``map`` to the ``embedlens`` subparsers."""
     p = sub.add_parser(
         "map",
         help="an interactive map of a corpus or of vectors as one offline HTML file",
@@ -40,10 +28,10 @@ def register(sub: Any) -> None:
     p.add_argument("--method", choices=["umap", "pca", "tsne"], default="umap")
     p.add_argument("--components", type=int, choices=[2, 3], default=2)
     p.add_argument("--metric", default="cosine", help="distance of the layout (default: cosine)")
-    add_seed(p, "seed of the layout (UMAP: slower)")
+    add_flags(p, "seed", help="seed of the layout (UMAP: slower)")
     p.add_argument("--title", help="title of the page")
-    add_embedder_args(p)
-    add_batch_size(p, 64, "texts per embedding batch")
+    add_flags(p, "embedder", "device", "cache")
+    add_flags(p, "batch-size", default=64, help="texts per embedding batch")
     add_out(p, "output .html file")
     p.set_defaults(func=_cmd_map)
 
@@ -51,7 +39,7 @@ def register(sub: Any) -> None:
 def _cmd_map(args: argparse.Namespace) -> int:
     from interpret import EmbeddingMap
 
-    out = required_out(args.out, (".html", ".htm"), args.overwrite)
+    out = check_out(args.out, (".html", ".htm"), args.overwrite)
     source = load_source(args, label=args.color)
     labels: dict[str, list[Any]] | None = None
     values: dict[str, list[float]] | None = None

@@ -1,9 +1,4 @@
-"""``embedlens probe``: how well a linear probe decodes a label from the vectors.
-
-k-fold (or held-out) scores against the majority-class (or mean) baseline with bootstrap
-confidence intervals, optionally a control task and its selectivity; a one-line summary and
-every number as JSON. Vectors and labels come from :mod:`embedlens.cli.sources`.
-"""
+"""``embedlens probe``: how well a linear probe decodes a label from the vectors."""
 
 from __future__ import annotations
 
@@ -15,22 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from embedlens.cli.common import (
-    add_batch_size,
-    add_embedder_args,
-    add_out,
-    add_seed,
-    check_out,
-    json_default,
-    write_json,
-)
+from embedlens.cli.common import add_flags, add_out, check_out, from_args, json_default, write_json
 from embedlens.cli.sources import add_source_args, labels_array, load_source, source_vectors
 
 __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    """Add ``probe`` to the ``embedlens`` subparsers."""
     p = sub.add_parser(
         "probe",
         help="how well a linear probe decodes a label from the vectors (with CIs)",
@@ -41,8 +27,8 @@ def register(sub: Any) -> None:
     )
     add_source_args(p)
     p.add_argument("--label", required=True, help="the column to predict (e.g. condition)")
-    add_embedder_args(p)
-    add_batch_size(p, 64, "texts per embedding batch")
+    add_flags(p, "embedder", "device", "cache")
+    add_flags(p, "batch-size", default=64, help="texts per embedding batch")
     p.add_argument(
         "--task",
         choices=["auto", "classification", "regression"],
@@ -66,7 +52,7 @@ def register(sub: Any) -> None:
         help="also fit a control task (Hewitt & Liang 2019): one random label per value of "
         "this column ('text': per distinct text) and report the selectivity",
     )
-    add_seed(p, "seeds the folds and the bootstrap")
+    add_flags(p, "seed", help="seeds the folds and the bootstrap")
     add_out(p, "JSON output file (default: the JSON goes to stdout)", required=False)
     p.set_defaults(func=_cmd_probe)
 
@@ -74,7 +60,7 @@ def register(sub: Any) -> None:
 def _cmd_probe(args: argparse.Namespace) -> int:
     from probes import LinearProbe, evaluate_probe
 
-    out = check_out(args.out, (".json",), args.overwrite)
+    out = None if args.out is None else check_out(args.out, (".json",), args.overwrite)
     if args.min_class_size < 0:
         raise ValueError(f"--min-class-size must be 0 or more, got {args.min_class_size}")
     source = load_source(args, label=args.label)
@@ -116,14 +102,8 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             raise ValueError("--C sets the classification probe; drop it for regression")
         probe = LinearProbe(C=args.C, progress=False)
     start = time.perf_counter()
-    common: dict[str, Any] = {
-        "cv": args.cv,
-        "holdout": args.holdout,
-        "n_bootstrap": args.bootstrap,
-        "confidence": args.confidence,
-        "random_state": args.seed,
-        "progress": True,
-    }
+    common = from_args(args, "cv holdout confidence")
+    common.update(n_bootstrap=args.bootstrap, random_state=args.seed, progress=True)
     control: dict[str, Any] | None = None
     if args.control_key:
         from probes import control_task

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from embedlens._utils import check_matrix
-from embedlens.cli.common import add_column, add_limit
+from embedlens.cli.common import add_flags
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def add_source_args(p: argparse.ArgumentParser, *, texts_help: str | None = None
         "its other columns (or, for built-ins, its labels and fields) can be used as labels",
     )
     src.add_argument("--vectors", help=".npy file of vectors (n, dim) instead of a corpus")
-    add_column(p, of="corpus")
+    add_flags(p, "column")
     p.add_argument(
         "--labels",
         help="file with the label columns (.jsonl/.csv/.parquet, or .txt with one label per "
@@ -68,7 +68,7 @@ def add_source_args(p: argparse.ArgumentParser, *, texts_help: str | None = None
     )
     if texts_help is not None:
         p.add_argument("--texts", help=f"texts of the --vectors rows, one per line ({texts_help})")
-    add_limit(p, "only the first N records")
+    add_flags(p, "limit", help="only the first N records")
 
 
 def load_source(args: argparse.Namespace, *, label: str | None = None) -> Source:
@@ -92,10 +92,8 @@ def load_source(args: argparse.Namespace, *, label: str | None = None) -> Source
         if corpus in BUILTIN_CORPORA:
             n = limit if corpus == "pii" else None
             c = load_corpus(corpus, n=n, limit=limit, column=args.column)
-            columns: dict[str, list[Any]] = {}
-            if c.fields:
-                for key in c.fields[0]:
-                    columns[key] = [f.get(key) for f in c.fields]
+            fields = c.fields or [{}]
+            columns: dict[str, list[Any]] = {k: [f.get(k) for f in fields] for k in fields[0]}
             columns.update(c.labels)
             source = Source(name=corpus, texts=c.texts, columns=columns)
         elif Path(corpus).suffix.lower() in TABLE_EXTENSIONS:

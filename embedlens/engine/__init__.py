@@ -33,14 +33,7 @@ from typing import Any
 from embedlens.engine.base import ENGINES, Engine, EngineName, check_results
 from embedlens.engine.local import LocalEngine
 
-__all__ = [
-    "ENGINES",
-    "Engine",
-    "EngineName",
-    "LocalEngine",
-    "check_results",
-    "get_engine",
-]
+__all__ = ["ENGINES", "Engine", "EngineName", "LocalEngine", "check_results", "get_engine"]
 
 
 def get_engine(name: EngineName | str = "local", **options: Any) -> Engine:

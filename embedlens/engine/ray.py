@@ -17,14 +17,14 @@ import os
 import pickle
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embedlens._utils import check_texts, in_interactive_session
-from embedlens.engine.base import check_batch, check_results
+from embedlens._utils import in_interactive_session
+from embedlens.engine.base import Engine, check_batch, check_results
 
 if TYPE_CHECKING:
     from embedlens.embedders import Embedder
@@ -61,7 +61,7 @@ def _import_ray() -> Any:
     return ray
 
 
-class RayEngine:
+class RayEngine(Engine):
     """Run embedding and per-record functions on a Ray cluster (or a local Ray instance).
 
     Nothing starts until the first call. Then the engine connects to the cluster at
@@ -122,10 +122,9 @@ class RayEngine:
         progress: bool | None = None,
     ) -> None:
         check_batch(shard_rows, "shard_rows")
-        if num_cpus is not None:
-            check_batch(num_cpus, "num_cpus")
-        if concurrency is not None:
-            check_batch(concurrency, "concurrency")
+        for what, count in (("num_cpus", num_cpus), ("concurrency", concurrency)):
+            if count is not None:
+                check_batch(count, what)
         self.address = address
         self.num_cpus = num_cpus
         self.shard_rows = int(shard_rows)
@@ -180,42 +179,27 @@ class RayEngine:
             self._owns_ray = False
         self._started = False
 
-    def __enter__(self) -> RayEngine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         where = self.address or os.environ.get("RAY_ADDRESS") or f"local, {self.num_cpus} CPUs"
         return f"RayEngine({where}, shard_rows={self.shard_rows})"
 
     # ------------------------------------------------------------------ the contract
-    def embed(
-        self,
-        embedder: Embedder,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 64,
-        progress: bool | None = None,
+    def _embed(
+        self, embedder: Embedder, texts: list[str], batch_size: int, progress: bool | None
     ) -> np.ndarray:
-        """Embed ``texts`` on the workers; float32 ``(len(texts), dim)`` in input order.
-
-        With a cache attached to ``embedder``, cached texts are read on the driver, only the
+        """With a cache attached to ``embedder``, cached texts are read on the driver, only the
         others go to the workers, and each batch that comes back is cached at once (an
         interrupted run resumes). ``embedder.queries`` counts the texts the workers embedded.
         """
-        items = check_texts(texts)
-        check_batch(batch_size)
         cache = getattr(embedder, "cache", None)
-        todo = list(range(len(items)))
+        todo = list(range(len(texts)))
         out: np.ndarray | None = None
         if cache is not None:
-            found = cache.get_many(embedder.fingerprint, items)
+            found = cache.get_many(embedder.fingerprint, texts)
             todo = [i for i, vec in enumerate(found) if vec is None]
             hits = [(i, vec) for i, vec in enumerate(found) if vec is not None]
             if hits:
-                out = np.empty((len(items), hits[0][1].shape[0]), dtype=np.float32)
+                out = np.empty((len(texts), hits[0][1].shape[0]), dtype=np.float32)
                 for i, vec in hits:
                     out[i] = vec
         if not todo and out is not None:  # every text was a cache hit
@@ -224,68 +208,51 @@ class RayEngine:
         shipped = copy.copy(embedder)
         if cache is not None:
             shipped.cache = None  # type: ignore[attr-defined]  # the driver owns the cache
-        ref = ray.put(shipped)
-        todo_texts = [items[i] for i in todo]
-        with self._settings(progress), self._shards({"text": todo_texts}, todo) as (ds, _fs):
-            ds = ds.map_batches(
-                _embed_batch,
-                batch_size=batch_size,
-                batch_format="numpy",
-                fn_kwargs={"ref": ref, "batch_size": batch_size},
-                concurrency=self.concurrency,
-                **self.ray_remote_args,
-            )
-            for batch in self._stream(ds, batch_format="numpy"):
+        kwargs = {"ref": ray.put(shipped), "batch_size": batch_size}
+        columns = {"text": [texts[i] for i in todo]}
+        with (
+            self._settings(progress),
+            self._on_workers(_embed_batch, kwargs, columns, todo, batch_size, "numpy") as batches,
+        ):
+            for batch in batches:
                 idx = np.asarray(batch[INDEX], dtype=np.int64)
                 vecs = np.asarray(batch["vector"], dtype=np.float32)
                 if out is None:
-                    out = np.empty((len(items), vecs.shape[1]), dtype=np.float32)
+                    out = np.empty((len(texts), vecs.shape[1]), dtype=np.float32)
                 out[idx] = vecs
                 if cache is not None:
-                    cache.put_many(embedder.fingerprint, [items[i] for i in idx], vecs)
+                    cache.put_many(embedder.fingerprint, [texts[i] for i in idx], vecs)
         if hasattr(embedder, "queries"):
             embedder.queries += len(todo)  # type: ignore[attr-defined]
         if out is None:  # pragma: no cover - Ray returned no rows at all
             raise RuntimeError("ray engine: the workers returned no vectors")
         return out
 
-    def map_batches(
-        self,
-        fn: Callable[[list[Any]], Sequence[Any]],
-        items: Sequence[Any],
-        *,
-        batch_size: int = 256,
-        progress: bool | None = None,
+    def _map(
+        self, fn: Callable[..., Any], items: list[Any], batch_size: int, progress: bool | None
     ) -> list[Any]:
-        """Apply ``fn`` to batches of ``items`` on the workers; one result per item, in order.
-
-        Items that parquet stores exactly (strings, numbers, dicts with the same keys, ...)
+        """Items that parquet stores exactly (strings, numbers, dicts with the same keys, ...)
         go into a native column; others travel pickled (between this process and its own
         workers only; nothing is saved). Results come back pickled the same way, so they are
-        the same Python objects ``fn`` returned. An empty ``items`` gives an empty list.
+        the same Python objects ``fn`` returned.
         """
-        check_batch(batch_size)
         if not callable(fn):
             raise TypeError(f"map_batches needs a callable fn, got {type(fn).__name__}")
-        seq = list(items)
-        if not seq:
+        if not items:
             return []
-        ray = self._ray()
-        ref = ray.put(fn)
-        column, values = _item_column(seq)
-        results: list[Any] = [None] * len(seq)
-        filled = np.zeros(len(seq), dtype=bool)
-        index = list(range(len(seq)))
-        with self._settings(progress), self._shards({column: values}, index) as (ds, _fs):
-            ds = ds.map_batches(
-                _apply_batch,
-                batch_size=batch_size,
-                batch_format="pyarrow",
-                fn_kwargs={"ref": ref, "column": column},
-                concurrency=self.concurrency,
-                **self.ray_remote_args,
-            )
-            for table in self._stream(ds, batch_format="pyarrow"):
+        ref = self._ray().put(fn)
+        column, values = _item_column(items)
+        kwargs, columns = {"ref": ref, "column": column}, {column: values}
+        results: list[Any] = [None] * len(items)
+        filled = np.zeros(len(items), dtype=bool)
+        index = list(range(len(items)))
+        with (
+            self._settings(progress),
+            self._on_workers(
+                _apply_batch, kwargs, columns, index, batch_size, "pyarrow"
+            ) as batches,
+        ):
+            for table in batches:
                 for i, blob in zip(
                     table.column(INDEX).to_pylist(), table.column("result").to_pylist(), strict=True
                 ):
@@ -297,18 +264,29 @@ class RayEngine:
 
     # ------------------------------------------------------------------ helpers
     @contextmanager
-    def _shards(self, columns: dict[str, list[Any]], index: list[int]) -> Iterator[Any]:
-        """Write ``columns`` plus the index column as parquet shards; yield the Ray dataset."""
+    def _on_workers(
+        self,
+        worker: Callable[..., Any],
+        fn_kwargs: dict[str, Any],
+        columns: dict[str, list[Any]],
+        index: list[int],
+        batch_size: int,
+        batch_format: str,
+    ) -> Iterator[Iterator[Any]]:
+        """Write ``columns`` plus the index column as parquet shards, apply ``worker`` to their
+        batches on the workers and yield the batches as they come back (a failing batch raises
+        the user's exception, not Ray's wrapper); the shards are removed afterwards."""
         import pyarrow as pa
         import pyarrow.fs as pafs
         import pyarrow.parquet as pq
         import ray.data
 
         if self.shard_dir is None:
-            root = tempfile.mkdtemp(prefix="embedlens-ray-")
-            fs, base = pafs.LocalFileSystem(), root
+            fs, base = pafs.LocalFileSystem(), tempfile.mkdtemp(prefix="embedlens-ray-")
         else:
-            fs, parent = pafs.FileSystem.from_uri(_as_uri(self.shard_dir))
+            uri = self.shard_dir
+            uri = uri if "://" in uri else os.path.abspath(os.path.expanduser(uri))
+            fs, parent = pafs.FileSystem.from_uri(uri)
             base = f"{parent.rstrip('/')}/embedlens-ray-{uuid.uuid4().hex[:12]}"
             fs.create_dir(base, recursive=True)
         try:
@@ -316,32 +294,29 @@ class RayEngine:
             paths = []
             for k, start in enumerate(range(0, len(idx), self.shard_rows)):
                 stop = start + self.shard_rows
-                table = pa.table(
-                    {
-                        INDEX: pa.array(idx[start:stop]),
-                        **{
-                            name: _arrow_array(vals[start:stop], name)
-                            for name, vals in columns.items()
-                        },
-                    }
-                )
+                part = {
+                    name: _arrow_array(vals[start:stop], name) for name, vals in columns.items()
+                }
                 path = f"{base}/shard-{k:06d}.parquet"
-                pq.write_table(table, path, filesystem=fs)
+                pq.write_table(
+                    pa.table({INDEX: pa.array(idx[start:stop]), **part}), path, filesystem=fs
+                )
                 paths.append(path)
             logger.debug("ray engine: %d rows in %d shards under %s", len(idx), len(paths), base)
-            yield ray.data.read_parquet(paths, filesystem=fs), fs
+            ds = ray.data.read_parquet(paths, filesystem=fs).map_batches(
+                worker,
+                batch_size=batch_size,
+                batch_format=batch_format,
+                fn_kwargs=fn_kwargs,
+                concurrency=self.concurrency,
+                **self.ray_remote_args,
+            )
+            yield _unwrapped(ds.iter_batches(batch_size=None, batch_format=batch_format))
         finally:
             try:
                 fs.delete_dir(base)
             except Exception as err:  # pragma: no cover - best effort clean-up
                 logger.warning("ray engine: could not remove the shards in %s (%s)", base, err)
-
-    def _stream(self, ds: Any, *, batch_format: str) -> Iterator[Any]:
-        """Iterate the transformed dataset's batches; the user's exception, not Ray's wrapper."""
-        try:
-            yield from ds.iter_batches(batch_size=None, batch_format=batch_format)
-        except Exception as err:
-            raise _unwrap(err) from err
 
     @contextmanager
     def _settings(self, progress: bool | None) -> Iterator[None]:
@@ -446,18 +421,16 @@ def _arrow_array(values: list[Any], name: str) -> Any:
     return pa.array(values)
 
 
-def _as_uri(path: str) -> str:
-    if "://" in path:
-        return path
-    return os.path.abspath(os.path.expanduser(path))
-
-
-def _unwrap(err: Exception) -> Exception:
-    """The user's exception inside Ray's wrappers (RayTaskError, UserCodeException)."""
-    seen = err
-    for _ in range(5):
-        cause = getattr(seen, "cause", None) or seen.__cause__
-        if not isinstance(cause, Exception) or cause is seen:
-            break
-        seen = cause
-    return seen
+def _unwrapped(batches: Iterable[Any]) -> Iterator[Any]:
+    """``batches``; a failing one raises the user's exception inside Ray's wrappers
+    (RayTaskError, UserCodeException) instead of the wrapper."""
+    try:
+        yield from batches
+    except Exception as err:
+        seen = err
+        for _ in range(5):
+            cause = getattr(seen, "cause", None) or seen.__cause__
+            if not isinstance(cause, Exception) or cause is seen:
+                break
+            seen = cause
+        raise seen from err
