@@ -388,6 +388,32 @@ def without_adapters(model: Any) -> Any:
     return model
 
 
+def add_lora(model: Any, *, rank: int = 16, alpha: int | None = None) -> Any:
+    """Wrap ``model`` with trainable LoRA adapters on its attention projections (``peft``).
+
+    Only the adapters train; the base weights are frozen. Raises ``ImportError`` naming the
+    ``embedlens[lora]`` extra when peft is not installed.
+    """
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError as err:
+        raise ImportError(
+            "LoRA fine-tuning needs the optional dependency peft: "
+            'pip install "embedlens[lora]" (or pip install peft), or fine-tune the projector '
+            "only ('projector') or everything ('full')"
+        ) from err
+    if not isinstance(rank, int) or rank < 1:
+        raise ValueError(f"LoRA rank must be a positive integer, got {rank!r}")
+    names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+    targets = [
+        t for t in ("q_proj", "k_proj", "v_proj", "o_proj", "q", "k", "v", "o") if t in names
+    ]
+    if not targets:
+        raise ValueError(f"LoRA: found no attention projections in {type(model).__name__}")
+    config = LoraConfig(r=rank, lora_alpha=alpha or 2 * rank, target_modules=targets)
+    return get_peft_model(model, config)
+
+
 def load_backbone(
     decoder: str | os.PathLike[str] | Decoder,
     *,

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 from embedlens._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from embedlens.models import add_lora
     from embedlens.soft.batch import IGNORE_INDEX, Spliced, Tokens, answer_loss, splice
     from embedlens.soft.generate import generate_from_embeds
-    from embedlens.soft.model import SoftPrefixModel, add_lora
+    from embedlens.soft.model import SoftPrefixModel
     from embedlens.soft.projector import SoftPrompt, SoftPromptedLM, token_embedding_norm
 
 _LAZY = {
@@ -31,7 +32,7 @@ _LAZY = {
     "SoftPromptedLM": "embedlens.soft.projector",
     "Spliced": "embedlens.soft.batch",
     "Tokens": "embedlens.soft.batch",
-    "add_lora": "embedlens.soft.model",
+    "add_lora": "embedlens.models",
     "answer_loss": "embedlens.soft.batch",
     "generate_from_embeds": "embedlens.soft.generate",
     "splice": "embedlens.soft.batch",

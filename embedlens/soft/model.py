@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 import numpy as np
 
 from embedlens._utils import check_matrix, progress_bar
-from embedlens.models import Decoder
+from embedlens.models import Decoder, add_lora
 from embedlens.params import Params
 from embedlens.soft.io import (
     DECODER_DIR,
@@ -53,7 +53,6 @@ __all__ = [
     "FINETUNE_MODES",
     "Finetune",
     "SoftPrefixModel",
-    "add_lora",
     "check_soft_prefix_params",
 ]
 
@@ -79,32 +78,6 @@ def check_soft_prefix_params(model: Any, modes: tuple[str, ...]) -> None:
         value = getattr(model, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def add_lora(model: Any, *, rank: int = 16, alpha: int | None = None) -> Any:
-    """Wrap ``model`` with trainable LoRA adapters on its attention projections (``peft``).
-
-    Only the adapters train; the base weights are frozen. Raises ``ImportError`` naming the
-    ``embedlens[lora]`` extra when peft is not installed.
-    """
-    try:
-        from peft import LoraConfig, get_peft_model
-    except ImportError as err:
-        raise ImportError(
-            "LoRA fine-tuning needs the optional dependency peft: "
-            'pip install "embedlens[lora]" (or pip install peft), or fine-tune the projector '
-            "only ('projector') or everything ('full')"
-        ) from err
-    if not isinstance(rank, int) or rank < 1:
-        raise ValueError(f"LoRA rank must be a positive integer, got {rank!r}")
-    names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
-    targets = [
-        t for t in ("q_proj", "k_proj", "v_proj", "o_proj", "q", "k", "v", "o") if t in names
-    ]
-    if not targets:
-        raise ValueError(f"LoRA: found no attention projections in {type(model).__name__}")
-    config = LoraConfig(r=rank, lora_alpha=alpha or 2 * rank, target_modules=targets)
-    return get_peft_model(model, config)
 
 
 @contextlib.contextmanager
