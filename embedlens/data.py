@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 
 from embedlens._readers import SUPPORTED_EXTENSIONS, TEXT_COLUMNS, read_texts
-from embedlens.corpora import Corpus, check_corpus_texts, split_indices
+from embedlens.corpus import Corpus, check_corpus_texts, split_indices
 
 __all__ = [
     "BUILTIN_CORPORA",
