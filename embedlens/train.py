@@ -29,9 +29,9 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -131,6 +131,17 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
+
+    @classmethod
+    def pick(cls, values: Mapping[str, Any]) -> TrainConfig:
+        """The config of the fields found in ``values``, defaults for the rest.
+
+        A ``fit`` method whose keyword arguments carry the fields' names passes its ``locals()``.
+
+        >>> TrainConfig.pick({"steps": 50, "lr": 3e-4, "texts": ["not a field"]}).steps
+        50
+        """
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
 
     @property
     def warmup(self) -> int:

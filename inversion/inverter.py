@@ -152,21 +152,8 @@ class Inverter(SoftPrefixModel):
         from embedlens._distributed import distributed_context
         from embedlens.train import TrainConfig, embed_texts
 
-        config = TrainConfig(
-            steps=steps,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            warmup_steps=warmup_steps,
-            grad_accum=grad_accum,
-            grad_clip=grad_clip,
-            noise_std=noise_std,
-            eval_every=eval_every,
-            checkpoint_every=checkpoint_every,
-            log_every=log_every,
-            seed=seed,
-            bf16=bf16,
-        )
+        config = TrainConfig.pick(locals())  # the training arguments above
+
         items = list(texts) if not isinstance(texts, str) else texts
         if isinstance(items, list) and not items:
             raise ValueError("the training corpus is empty: pass at least one text to fit")

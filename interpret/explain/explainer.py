@@ -184,20 +184,8 @@ class Explainer(ExplainerCore):
         """
         from embedlens.train import TrainConfig, embed_texts
 
-        config = TrainConfig(
-            steps=steps,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            warmup_steps=warmup_steps,
-            grad_accum=grad_accum,
-            grad_clip=grad_clip,
-            noise_std=noise_std,
-            checkpoint_every=checkpoint_every,
-            log_every=log_every,
-            seed=seed,
-            bf16=bf16,
-        )
+        config = TrainConfig.pick(locals())  # the training arguments above
+
         if not isinstance(texts, str) and len(texts) == 0:
             raise ValueError("the training corpus is empty: pass at least one text to fit")
         items = check_texts(texts, what="training texts")

@@ -347,3 +347,13 @@ def test_without_eval_fn_only_the_held_out_loss_is_reported(emb):
     (record,) = [r for r in result.history if r.get("event") == "eval"]
     assert set(record) == {"event", "step", "eval_loss"}
     assert result.steps == 2 and result.final_loss is not None
+
+
+def test_config_pick_takes_the_fields_it_finds_and_defaults_the_rest():
+    from embedlens.train import TrainConfig
+
+    config = TrainConfig.pick({"steps": 7, "lr": 0.5, "texts": ["not a field"], "self": object()})
+    assert (config.steps, config.lr) == (7, 0.5)
+    assert config.batch_size == TrainConfig().batch_size
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig.pick({"steps": 0})
