@@ -46,13 +46,17 @@ import torch
 from embedlens._utils import check_matrix, check_texts
 from embedlens.models import Decoder
 from embedlens.soft.model import Finetune, SoftPrefixModel
-from inversion.hypotheses import HYPOTHESES_FILE, cached_hypotheses, hypothesis_vectors
+from inversion.hypotheses import (
+    HYPOTHESES_FILE,
+    HypothesisModel,
+    cached_hypotheses,
+    hypothesis_vectors,
+)
 
 if TYPE_CHECKING:
     from embedlens.cache import EmbeddingCache
     from embedlens.embedders import Embedder
     from embedlens.train import EvalFn
-    from inversion.inverter import Inverter
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +161,7 @@ class Corrector(SoftPrefixModel):
     def fit(
         self,
         texts: Sequence[str],
-        inverter: Inverter,
+        inverter: HypothesisModel,
         *,
         hypotheses: Sequence[str] | None = None,
         eval_texts: Sequence[str] | None = None,
@@ -463,7 +467,7 @@ class Corrector(SoftPrefixModel):
         decoder: str | Decoder | None = None,
         device: str | None = None,
         dtype: str | None = None,
-        inverter: Inverter | None = None,
+        inverter: HypothesisModel | None = None,
     ) -> Corrector:
         """Load a corrector written by :meth:`save_pretrained`.
 

@@ -12,18 +12,38 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from embedlens._utils import progress_bar
 
-if TYPE_CHECKING:
-    from inversion.inverter import Inverter
-
 logger = logging.getLogger(__name__)
 
-__all__ = ["HYPOTHESES_FILE", "cached_hypotheses", "hypothesis_vectors"]
+__all__ = ["HYPOTHESES_FILE", "HypothesisModel", "cached_hypotheses", "hypothesis_vectors"]
+
+
+class HypothesisModel(Protocol):
+    """What a corrector reads of the hypothesis model it learns from (an ``Inverter`` is one).
+
+    The inverter loads the corrector saved with it, so the corrector's side names what it reads
+    instead of importing the inverter's class.
+    """
+
+    embedder_: Any
+    decoder: Any
+    decoder_: Any
+    device_: Any
+    dtype: Any
+    finetune: Any
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def invert(
+        self, X: Any, *, batch_size: int = ..., progress: bool | None = ...
+    ) -> list[str]: ...
+
 
 HYPOTHESES_FILE = "hypotheses.jsonl"
 
@@ -33,7 +53,7 @@ def _vectors_key(X: np.ndarray) -> str:
 
 
 def cached_hypotheses(
-    inverter: Inverter,
+    inverter: HypothesisModel,
     X: np.ndarray,
     path: str | os.PathLike[str] | None = None,
     *,

@@ -34,12 +34,13 @@ def library_modules(root: Path = ROOT) -> dict[str, Path]:
     return out
 
 
-def _runtime_nodes(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Import statements that run: everything outside ``if TYPE_CHECKING:`` blocks."""
+def _runtime_nodes(tree: ast.AST, *, typed: bool = False) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Import statements that run: everything outside ``if TYPE_CHECKING:`` blocks (those too
+    with ``typed=True``)."""
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        if not typed and isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             stack.extend(node.orelse)
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -47,8 +48,11 @@ def _runtime_nodes(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
         stack.extend(ast.iter_child_nodes(node))
 
 
-def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
-    """Module -> the library modules it imports (the longest module prefix of each name)."""
+def import_graph(root: Path = ROOT, *, typed: bool = False) -> dict[str, set[str]]:
+    """Module -> the library modules it imports (the longest module prefix of each name).
+
+    ``typed=True`` counts the imports made for type checking only, too.
+    """
     modules = library_modules(root)
 
     def resolve(name: str) -> str | None:
@@ -60,7 +64,8 @@ def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
     for name, file in modules.items():
         is_package = file.name == "__init__.py"
         targets: set[str] = set()
-        for node in _runtime_nodes(ast.parse(file.read_text(encoding="utf-8"))):
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+        for node in _runtime_nodes(tree, typed=typed):
             if isinstance(node, ast.Import):
                 found = [resolve(alias.name) for alias in node.names]
             else:
@@ -148,6 +153,11 @@ def test_no_import_circles():
     assert circles(import_graph()) == []
 
 
+def test_no_import_circles_even_through_type_only_imports():
+    # a module that needs another's type names the attributes it reads (a Protocol) instead
+    assert circles(import_graph(typed=True)) == []
+
+
 def test_arrows_follow_the_design():
     assert broken_arrows(import_graph()) == []
 
@@ -182,3 +192,11 @@ def test_type_checking_imports_do_not_count(tmp_path):
     graph = import_graph(tmp_path)
     assert graph["inversion.a"] == {"inversion.b"}  # the lazy import counts, the typed one not
     assert circles(graph) == [["inversion.a", "inversion.b"]]
+    assert import_graph(tmp_path, typed=True)["inversion.a"] == {"inversion.b"}
+    (package / "b.py").write_text("")
+    assert circles(import_graph(tmp_path)) == []
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import inversion.a\n"
+    )
+    assert circles(import_graph(tmp_path)) == []
+    assert circles(import_graph(tmp_path, typed=True)) == [["inversion.a", "inversion.b"]]

@@ -1,23 +1,40 @@
-"""The plotly figures of an audit report, drawn from an :class:`AuditResult`'s numbers only
-(read through its attributes, as the report reads it)."""
+"""The plotly figures of an audit report, drawn from an audit result's numbers only (read
+through the fields :class:`AuditNumbers` names, as the report reads them)."""
 
 from __future__ import annotations
 
 import html
 import textwrap
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from embedlens.audit.defenses import pareto_front
 
-if TYPE_CHECKING:
-    from embedlens.audit.result import AuditResult
+__all__ = ["AuditNumbers", "attributes_figure", "leakage_figure", "map_figure", "tradeoff_figure"]
 
-__all__ = ["attributes_figure", "leakage_figure", "map_figure", "tradeoff_figure"]
+
+class AuditNumbers(Protocol):
+    """What the figures and the report read of an audit result (an ``AuditResult`` is one).
+
+    The result draws itself through these modules (``result.figure()``, ``result.to_html()``),
+    so they name the fields they read rather than import the result's class.
+    """
+
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    utility: dict[str, Any]
+    attacks: dict[str, dict[str, Any]]
+    attributes: dict[str, dict[str, Any]]
+    defenses: list[dict[str, Any]]
+    records: dict[str, Any]
+    timings: dict[str, float]
+
+    def to_json(self, path: Any = None) -> str: ...
+
 
 _FAMILY_ORDER = ("noise", "truncate", "int8", "binary", "leace")
 
 
-def tradeoff_figure(result: AuditResult, *, family: str | None = None) -> Any:
+def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
     """Retrieval recall@10 against leakage for every defense, the Pareto front marked.
 
     Each defense kind is one curve starting at the undefended point; filled markers are the
@@ -93,7 +110,7 @@ def tradeoff_figure(result: AuditResult, *, family: str | None = None) -> Any:
     return fig
 
 
-def leakage_figure(result: AuditResult) -> Any:
+def leakage_figure(result: AuditNumbers) -> Any:
     """Recovery rate per PII field, one bar group per attack that ran, with intervals."""
     bars = []
     for name, att in result.attacks.items():
@@ -115,7 +132,7 @@ def leakage_figure(result: AuditResult) -> Any:
     return _bar_groups(bars, title, "recovery rate", 420)
 
 
-def attributes_figure(result: AuditResult) -> Any:
+def attributes_figure(result: AuditNumbers) -> Any:
     """Probe accuracy per sensitive attribute next to the majority baseline."""
     rows = {k: v for k, v in result.attributes.items() if "accuracy" in v}
     bars = [
@@ -143,7 +160,7 @@ def _bar_groups(bars: list[dict[str, Any]], title: str, yaxis_title: str, height
     return fig
 
 
-def has_map(result: AuditResult) -> bool:
+def has_map(result: AuditNumbers) -> bool:
     """Whether the result holds map coordinates for at least 3 records (every result the audit
     writes does; a ``result.json`` edited by hand may not, and keeps no vectors to lay out)."""
     rec = result.records
@@ -151,7 +168,7 @@ def has_map(result: AuditResult) -> bool:
     return n >= 3 and len(rec.get("x", [])) == n and len(rec.get("y", [])) == n
 
 
-def map_figure(result: AuditResult, *, hover_chars: int = 400) -> Any:
+def map_figure(result: AuditNumbers, *, hover_chars: int = 400) -> Any:
     """The corpus map the audit laid out, coloured by how much each record leaks.
 
     The points are the coordinates the audit's map stage computed (``records["x"]``,

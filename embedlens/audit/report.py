@@ -19,18 +19,16 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from embedlens.audit.figures import (
+    AuditNumbers,
     attributes_figure,
     has_map,
     leakage_figure,
     map_figure,
     tradeoff_figure,
 )
-
-if TYPE_CHECKING:
-    from embedlens.audit.result import AuditResult
 
 __all__ = [
     "attributes_figure",
@@ -111,7 +109,7 @@ def _e(text: Any) -> str:
 # --------------------------------------------------------------------------- sections
 
 
-def _summary(r: AuditResult) -> str:
+def _summary(r: AuditNumbers) -> str:
     s, c = r.summary, r.config
     risk = str(s.get("risk", "unknown"))
     out = [
@@ -166,7 +164,7 @@ def _summary(r: AuditResult) -> str:
     return "\n".join(out)
 
 
-def _attacks(r: AuditResult) -> str:
+def _attacks(r: AuditNumbers) -> str:
     out = [
         "<table><tr><th>attack</th><th>status</th><th>records attacked</th><th>BLEU</th>"
         "<th>token F1</th><th>exact match</th><th>cosine</th><th>facts recovered</th>"
@@ -231,7 +229,7 @@ def _attacks(r: AuditResult) -> str:
     return "\n".join(out) + _plot(leakage_figure(r), "fig-leakage")
 
 
-def _attributes(r: AuditResult) -> str:
+def _attributes(r: AuditNumbers) -> str:
     if not r.attributes:
         return "<p>The corpus has no attribute labels.</p>"
     out = [
@@ -254,7 +252,7 @@ def _attributes(r: AuditResult) -> str:
     return "\n".join(out) + (_plot(attributes_figure(r), "fig-attributes") if probed else "")
 
 
-def _defenses(r: AuditResult) -> str:
+def _defenses(r: AuditNumbers) -> str:
     intro = (
         f"<p>Utility: recall@1 and @10 of queries built from {_e(r.utility.get('queries', 'parts of each record'))} "
         f"against the defended vectors of all records (clean: recall@10 "
@@ -300,7 +298,7 @@ def highlight(text: str, values: Sequence[str]) -> str:
     return "".join(out)
 
 
-def _examples(r: AuditResult, per_attack: int = 3) -> str:
+def _examples(r: AuditNumbers, per_attack: int = 3) -> str:
     texts = r.records["texts"]
     out = []
     for name, a in r.attacks.items():
@@ -339,7 +337,7 @@ def _plot(fig: Any, div_id: str) -> str:
     )
 
 
-def _map_section(result: AuditResult) -> str:
+def _map_section(result: AuditNumbers) -> str:
     if has_map(result):
         return _plot(map_figure(result), "fig-map")
     if len(result.records["texts"]) < 3:
@@ -347,7 +345,7 @@ def _map_section(result: AuditResult) -> str:
     return "<p>This result holds no map coordinates.</p>"
 
 
-def render_html(result: AuditResult) -> str:
+def render_html(result: AuditNumbers) -> str:
     """The report as one HTML page (plotly.js inlined)."""
     from plotly.offline import get_plotlyjs
 
@@ -377,7 +375,7 @@ def render_html(result: AuditResult) -> str:
 
 
 def write_report(
-    result: AuditResult, out_dir: str | os.PathLike[str], *, overwrite: bool = False
+    result: AuditNumbers, out_dir: str | os.PathLike[str], *, overwrite: bool = False
 ) -> Path:
     """Write ``index.html`` and ``result.json`` to ``out_dir`` atomically; returns index.html.
 

@@ -27,7 +27,7 @@ from embedlens.tokens import token_prf
 
 if TYPE_CHECKING:
     from embedlens.cache import EmbeddingCache
-    from interpret.explain.explainer import Explainer
+    from interpret.explain.prompting import ExplainerCore
 
 __all__ = ["BASELINES", "ExplainResult", "evaluate_explanations"]
 
@@ -159,7 +159,7 @@ class ExplainResult:
 
 
 def evaluate_explanations(
-    explainer: Explainer,
+    explainer: ExplainerCore,
     texts: Sequence[str],
     *,
     task: str | None = None,

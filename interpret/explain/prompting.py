@@ -4,8 +4,10 @@
 question and a batch of soft tokens into one spliced prompt (``[chat prefix] [soft tokens]
 [question suffix]``), trains on answers to those prompts (the :class:`embedlens.train.Trainable`
 protocol; the ``index`` of a batch picks each example's prompt), asks the teacher (the LM
-reading the real text) for the answers of the descriptive tasks, and generates explanations
-through :meth:`embedlens.soft.SoftPrefixModel.generate`.
+reading the real text) for the answers of the descriptive tasks, and answers a task's
+question about any vector (:meth:`ExplainerCore.explain`, through
+:meth:`embedlens.soft.SoftPrefixModel.generate`). What the explainer does with vectors that
+came from no text (centroids, midpoints, directions) and its evaluation build on ``explain``.
 """
 
 from __future__ import annotations
@@ -164,6 +166,67 @@ class ExplainerCore(SoftPrefixModel):
                 [(keys[i], task.name, clean_answer(a)) for i, a in zip(chunk, out, strict=True)]
             )
         return [cache.get(k) or "" for k in keys]
+
+    # ------------------------------------------------------------------ explaining
+
+    def explain(
+        self,
+        X: Any,
+        *,
+        task: str | None = None,
+        prompt: str | None = None,
+        max_new_tokens: int | None = None,
+        num_beams: int = 1,
+        batch_size: int = 32,
+        progress: bool | None = None,
+        **generate_kwargs: Any,
+    ) -> list[str]:
+        """What the LM says about each row of ``X`` when asked ``task``'s question.
+
+        Parameters
+        ----------
+        X
+            Vectors ``(n, dim)`` of the explainer's embedder (a single vector is accepted);
+            they need not come from a text.
+        task
+            One of the tasks the explainer was trained on (``None``: ``"topic"`` where it was
+            trained on it, else its first task).
+        prompt
+            Ask this question instead of the task's own (e.g. a question of your own with
+            ``task="question"``).
+        max_new_tokens
+            Most tokens per answer (default: the task's ``max_answer_tokens``, or
+            ``max_length`` for ``"reconstruct"``).
+        num_beams, batch_size, progress
+            Beam width (1: greedy), vectors per batch, progress bar (``None``: if interactive).
+        **generate_kwargs
+            Passed to ``model.generate`` (e.g. ``repetition_penalty=1.2``).
+
+        Examples
+        --------
+        >>> ex.explain(emb.embed(["stocks fell"]), task="keywords")  # doctest: +SKIP
+        ['stocks, market, fall']
+        """
+        arr = self._check_input(X)
+        chosen = self._task(self._default_task() if task is None else task)
+        if prompt is not None and (not isinstance(prompt, str) or not prompt.strip()):
+            raise ValueError(f"prompt must be a non-empty string, got {prompt!r}")
+        question = prompt if prompt is not None else chosen.prompts[0]
+        if max_new_tokens is None:
+            max_new_tokens = (
+                self.max_length if chosen.source == "text" else chosen.max_answer_tokens
+            )
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+        return self._generate(
+            arr,
+            question,
+            max_new_tokens=max_new_tokens,
+            num_beams=num_beams,
+            batch_size=batch_size,
+            progress=progress,
+            **generate_kwargs,
+        )
 
     def _generate(
         self,

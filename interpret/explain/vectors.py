@@ -19,7 +19,7 @@ import numpy as np
 from embedlens._utils import check_matrix
 
 if TYPE_CHECKING:
-    from interpret.explain.explainer import Explainer
+    from interpret.explain.prompting import ExplainerCore
     from interpret.maps import ClusterContext
 
 __all__ = [
@@ -157,7 +157,7 @@ class ExplainerLabeler:
     >>> m.cluster("kmeans", n_clusters=8, labeler=ExplainerLabeler(explainer))  # doctest: +SKIP
     """
 
-    explainer: Explainer
+    explainer: ExplainerCore
     task: str = "topic"
     max_new_tokens: int | None = None
 
