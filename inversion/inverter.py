@@ -249,7 +249,14 @@ class Inverter(SoftPrefixModel):
         check_correction_args(steps, beam_width)
         arr = self._check_input(X)
         fix = self._corrector_for(corrector) if steps > 0 else None
-        hyps = self._decode(arr, max_length, num_beams, batch_size, progress)
+        hyps = self.generate(
+            arr,
+            max_new_tokens=max_length,
+            num_beams=num_beams,
+            batch_size=batch_size,
+            progress=progress,
+            desc="invert",
+        )
         self.last_history_: CorrectionHistory | None = None
         if fix is None:
             self.queries_ = np.zeros(len(hyps), dtype=np.int64)
@@ -270,24 +277,6 @@ class Inverter(SoftPrefixModel):
         self.queries_ = history.queries[-1].copy()
         self.last_history_ = history
         return list(history.texts[-1])
-
-    def _decode(
-        self,
-        arr: np.ndarray,
-        max_length: int | None,
-        num_beams: int,
-        batch_size: int,
-        progress: bool | None,
-    ) -> list[str]:
-        """The hypothesis model's texts for the checked vectors ``arr``."""
-        return self.generate(
-            arr,
-            max_new_tokens=max_length,
-            num_beams=num_beams,
-            batch_size=batch_size,
-            progress=progress,
-            desc="invert",
-        )
 
     # ------------------------------------------------------------------ the corrector
 

@@ -53,7 +53,6 @@ __all__ = [
     "FINETUNE_MODES",
     "Finetune",
     "SoftPrefixModel",
-    "check_soft_prefix_params",
 ]
 
 Finetune = Literal["projector", "lora", "full"]
@@ -64,20 +63,6 @@ FINGERPRINT_SAMPLE = 4096  # values per tensor that a model's fingerprint reads
 PartsBuilder = Callable[["torch.Tensor", slice], "list[torch.Tensor | Tokens]"]
 
 M = TypeVar("M", bound="SoftPrefixModel")
-
-
-def check_soft_prefix_params(model: Any, modes: tuple[str, ...]) -> None:
-    """Check the settings every soft-prefix model shares.
-
-    ``model.finetune`` must be one of ``modes``; ``prefix_tokens``, ``max_length`` and
-    ``lora_rank`` positive integers.
-    """
-    if model.finetune not in modes:
-        raise ValueError(f"unknown finetune mode {model.finetune!r}: use one of {list(modes)}")
-    for name in ("prefix_tokens", "max_length", "lora_rank"):
-        value = getattr(model, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 @contextlib.contextmanager
@@ -131,7 +116,16 @@ class SoftPrefixModel(Params):
     # ------------------------------------------------------------------ building
 
     def _check_params(self) -> Any:
-        check_soft_prefix_params(self, self.finetune_modes)
+        """Check the shared settings: ``finetune`` one of ``finetune_modes``; ``prefix_tokens``,
+        ``max_length`` and ``lora_rank`` positive integers."""
+        if self.finetune not in self.finetune_modes:
+            raise ValueError(
+                f"unknown finetune mode {self.finetune!r}: use one of {list(self.finetune_modes)}"
+            )
+        for name in ("prefix_tokens", "max_length", "lora_rank"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
     def _resolve_embedder(self) -> Embedder:
         if self.embedder is None:
