@@ -201,7 +201,6 @@ class Explainer(ExplainerCore):
             teacher_cache = Path(out_dir) / TEACHER_FILE
         X = embed_texts(emb, items, cache=cache, progress=progress)
         self.embedder_ = emb
-        self.tasks_ = tasks
         self._load_lm()
         teacher = TeacherCache(teacher_cache)
         rows: list[int] = []
