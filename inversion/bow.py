@@ -240,11 +240,17 @@ class BagOfWordsAttack(Params):
     def _inputs(self, arr: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(arr / self.scale_ - self.mean_, dtype=np.float32)
 
-    def _targets(self, bags: list[set[str]]) -> np.ndarray:
-        Y = np.zeros((len(bags), len(self.vocabulary_)), dtype=np.float32)
-        for row, bag in enumerate(bags):
-            cols = [self._index[w] for w in bag if w in self._index]
-            Y[row, cols] = 1.0
+    def _targets(self, bags: list[set[str]]) -> list[np.ndarray]:
+        """Each text's vocabulary indices (kept sparse: a dense matrix of 100k texts by 20k
+        words would take 8 GB; minibatches are made dense one at a time)."""
+        index = self._index
+        return [np.array(sorted(index[w] for w in bag if w in index), np.int64) for bag in bags]
+
+    @staticmethod
+    def _dense(cols: list[np.ndarray], rows: np.ndarray, width: int) -> np.ndarray:
+        Y = np.zeros((len(rows), width), dtype=np.float32)
+        for i, r in enumerate(rows):
+            Y[i, cols[int(r)]] = 1.0
         return Y
 
     def _build(self, dim: int, out: int) -> Any:
@@ -260,12 +266,14 @@ class BagOfWordsAttack(Params):
                 torch.nn.Linear(self.hidden, out),
             )
 
-    def _train(self, Xs: np.ndarray, Y: np.ndarray) -> None:
+    def _train(self, Xs: np.ndarray, Y: list[np.ndarray]) -> None:
         import torch
 
-        xt, yt = torch.from_numpy(np.ascontiguousarray(Xs)), torch.from_numpy(Y)
-        model = self._build(xt.shape[1], yt.shape[1])
-        prior = np.clip(Y.mean(axis=0), 1e-3, 1 - 1e-3)
+        width = len(self.vocabulary_)
+        xt = torch.from_numpy(np.ascontiguousarray(Xs))
+        model = self._build(xt.shape[1], width)
+        counts = np.bincount(np.concatenate([*Y, np.zeros(0, np.int64)]), minlength=width)
+        prior = np.clip(counts / max(len(Y), 1), 1e-3, 1 - 1e-3)
         last = model if isinstance(model, torch.nn.Linear) else model[-1]
         with torch.no_grad():  # start from each word's base rate: few false alarms early on
             last.bias.copy_(torch.from_numpy(np.log(prior / (1 - prior)).astype(np.float32)))
@@ -282,8 +290,9 @@ class BagOfWordsAttack(Params):
             order = torch.randperm(n, generator=gen) if step < n else torch.arange(n)
             for start in range(0, n, step):
                 rows = order[start : start + step]
+                yt = torch.from_numpy(self._dense(Y, rows.numpy(), width))
                 opt.zero_grad()
-                loss = loss_fn(model(xt[rows]), yt[rows])
+                loss = loss_fn(model(xt[rows]), yt)
                 loss.backward()
                 opt.step()
         model.eval()
@@ -379,9 +388,15 @@ class BagOfWordsAttack(Params):
         )
 
     # ---- save / load
-    def save_pretrained(self, path: str | Path) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` to the directory ``path`` atomically."""
+    def save_pretrained(self, path: str | Path, *, dtype: str = "float32") -> Path:
+        """Write ``config.json`` and ``model.safetensors`` to the directory ``path`` atomically.
+
+        ``dtype="float16"`` halves the weights' size (how the shipped models are stored);
+        loading turns them back into float32.
+        """
         self._check_fitted()
+        if dtype not in ("float32", "float16"):
+            raise ValueError(f"dtype must be 'float32' or 'float16', got {dtype!r}")
         from safetensors.torch import save_file
 
         params = {k: v for k, v in self.get_params().items() if k not in ("embedder", "progress")}
@@ -397,10 +412,13 @@ class BagOfWordsAttack(Params):
                 "loss": self.loss_,
             },
         )
-        tensors = {
-            f"model.{k}": v.detach().contiguous() for k, v in self.model_.state_dict().items()
-        }
         import torch
+
+        half = torch.float16 if dtype == "float16" else torch.float32
+        tensors = {
+            f"model.{k}": v.detach().to(half).contiguous()
+            for k, v in self.model_.state_dict().items()
+        }
 
         tensors["input.mean"] = torch.from_numpy(np.ascontiguousarray(self.mean_, np.float32))
         tensors["input.scale"] = torch.tensor([float(self.scale_)], dtype=torch.float32)
@@ -432,7 +450,7 @@ class BagOfWordsAttack(Params):
         attack.mean_ = tensors.pop("input.mean").numpy()
         attack.scale_ = np.float32(tensors.pop("input.scale").item())
         model = attack._build(attack.n_features_in_, len(attack.vocabulary_))
-        model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items()})
+        model.load_state_dict({k.removeprefix("model."): v.float() for k, v in tensors.items()})
         attack.model_ = model.eval()
         attack.loss_ = float(config.get("loss", float("nan")))
         attack.embedder_info_ = saved

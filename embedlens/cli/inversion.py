@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from embedlens._utils import atomic_path
+from embedlens._utils import atomic_path, torch_threads
 from embedlens.cli.common import (
     add_flags,
     add_out,
@@ -18,6 +18,7 @@ from embedlens.cli.common import (
     refuse_existing,
     write_jsonl,
 )
+from embedlens.cli.sources import load_vectors
 
 __all__ = ["register"]
 
@@ -62,21 +63,22 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser(
         "invert",
-        help="decode vectors back to text (a trained inverter, or zero-shot)",
-        description="Read vectors (.npy) or embed a corpus, decode them with a saved inverter "
-        "or with the zero-shot attack (no training: an LM proposes, the embedder's cosine "
-        "decides, then a word search), and write one JSON line per text (and the scores when "
-        "the true texts are known).",
+        help="decode vectors back to text (the CPU search attack, a trained inverter, or zero-shot)",
+        description="Read vectors (.npy) or embed a corpus, decode them and write one JSON line "
+        "per text (and the scores when the true texts are known). By default the strongest CPU "
+        "attack for --embedder runs (inversion.invert: shipped keyword model, the attacker's "
+        "own --aux texts, edits ranked by the embedder's cosine); --inverter uses a trained "
+        "inverter, --zero-shot the LM-guided search.",
     )
-    how = p.add_mutually_exclusive_group(required=True)
+    how = p.add_mutually_exclusive_group()
     how.add_argument("--inverter", help="directory written by train-inverter")
     how.add_argument(
         "--zero-shot",
         action="store_true",
-        help="no trained model: guided decoding + word search against --embedder",
+        help="guided decoding (an LM proposes) + word search against --embedder",
     )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--vectors", help=".npy file of vectors from the inverter's embedder")
+    src.add_argument("--vectors", help=".npy file of vectors (n, dim) from --embedder")
     src.add_argument("--corpus", help="texts to embed and invert (then scored against them)")
     add_flags(p, "limit", help="only the first N vectors or texts")
     p.add_argument("--num-beams", type=int, default=1)
@@ -90,17 +92,28 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--corrector", help="corrector directory (default: the one saved with the inverter)"
     )
-    zs = p.add_argument_group("zero-shot (with --zero-shot)")
+    zs = p.add_argument_group("the search attacks (default, and --zero-shot)")
     add_flags(
         zs,
         "embedder",
         help="the attacked embedder: built-in name, hub id, model directory or "
         "py:MODULE:FUNCTION (a function texts -> vectors, e.g. a remote API)",
     )
-    zs.add_argument("--decoder", default="smollm2", help="the proposing causal LM")
     zs.add_argument("--max-queries", type=int, default=2000, help="embedder queries per text")
-    zs.add_argument("--edit-queries", type=int, default=1800, help="of them, for word edits")
-    zs.add_argument("--max-length", type=int, default=16, help="tokens of the LM's search")
+    zs.add_argument(
+        "--max-seconds", type=float, default=10.0, help="wall seconds per text (default 10)"
+    )
+    zs.add_argument(
+        "--aux",
+        help="texts the attacker holds (built-in corpus name or file): they start the search",
+    )
+    zs.add_argument("--aux-limit", type=int, default=3000, help="at most this many --aux texts")
+    zs.add_argument(
+        "--threads", type=int, help="torch CPU threads (default: torch's; 1 per parallel attack)"
+    )
+    zs.add_argument("--decoder", default="smollm2", help="--zero-shot: the proposing causal LM")
+    zs.add_argument("--edit-queries", type=int, default=1800, help="--zero-shot: word edits")
+    zs.add_argument("--max-length", type=int, default=16, help="--zero-shot: LM search tokens")
     add_flags(p, "batch-size", default=32)
     add_flags(p, "device")
     add_out(p, "output .jsonl file")
@@ -149,50 +162,38 @@ def _cmd_train_inverter(args: argparse.Namespace) -> int:
 
 def _cmd_invert(args: argparse.Namespace) -> int:
     from embedlens.data import load_texts
-    from inversion import Inverter
 
     out = Path(args.out)
     refuse_existing(out, args.overwrite)
-    if args.zero_shot:
-        if args.steps or args.corrector:
-            raise ValueError("--steps and --corrector need a trained --inverter, not --zero-shot")
-        from embedlens.embedders import load_embedder
-        from inversion import GuidedInverter
+    if not args.inverter and (args.steps or args.corrector):
+        raise ValueError("--steps and --corrector need a trained --inverter")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, got {args.threads}")
+    # the vectors are read and checked first: a wrong file is refused before any set-up
+    X = load_vectors(args.vectors, args.limit) if args.vectors else None
+    inv: Any = None
+    if args.inverter:
+        from inversion import Inverter
 
-        emb = load_embedder(embedder_from_spec(args.embedder), device=args.device)
-        inv: Any = GuidedInverter(
-            embedder=emb,
-            beam_width=2,
-            top_k=4,
-            edit_queries=min(args.edit_queries, args.max_queries),
-            progress=True,
-            **from_args(args, "decoder max_length max_queries device"),
-        )
-    else:
         inv = Inverter.from_pretrained(args.inverter, device=args.device)
         emb = inv.embedder_
-    references: list[str] | None = None
-    if args.vectors:
-        X = np.load(args.vectors, allow_pickle=False)
-        X = X[: args.limit] if args.limit else X
     else:
+        from embedlens.embedders import load_embedder
+
+        emb = load_embedder(embedder_from_spec(args.embedder), device=args.device)
+    references: list[str] | None = None
+    if X is None:
         references = load_texts(args.corpus, limit=args.limit)
         X = emb.embed(references, batch_size=args.batch_size, progress=True)
-    corrector = None
-    if args.corrector:
-        from inversion import Corrector
-
-        corrector = Corrector.from_pretrained(args.corrector, inverter=inv)
-    if args.zero_shot:
-        texts = inv.prepare().invert(X)
-        print(f"zero-shot: a vocabulary of {inv.vocabulary_queries_} words embedded once")
-    else:
-        names = "num_beams batch_size steps beam_width"
-        texts = inv.invert(X, progress=True, corrector=corrector, **from_args(args, names))
+    with torch_threads(args.threads):
+        texts, inv = _decode(args, emb, X, inv)
     rows = [
         {"index": i, "text": t, "queries": int(q)}
         for i, (t, q) in enumerate(zip(texts, inv.queries_, strict=True))
     ]
+    if hasattr(inv, "cosines_"):
+        for row, cos in zip(rows, inv.cosines_, strict=True):
+            row["cosine"] = float(cos)
     if references is not None:
         from inversion import evaluate
 
@@ -202,7 +203,43 @@ def _cmd_invert(args: argparse.Namespace) -> int:
         summary = ", ".join(f"{k} {v:.3f}" for k, v in scores.metrics.items())
         print(f"scores against the true texts: {summary}")
     write_jsonl(out, rows)
-    asked = args.steps or args.zero_shot
+    asked = args.steps or not args.inverter
     cost = f", {inv.queries_.mean():.1f} embedder queries per text" if asked else ""
     print(f"inverted {len(texts)} vectors -> {out}{cost}")
     return 0
+
+
+def _decode(args: argparse.Namespace, emb: Any, X: np.ndarray, inv: Any) -> tuple[list[str], Any]:
+    """Run the chosen attack on ``X``; returns the texts and the attack (with ``queries_``)."""
+    if inv is not None:
+        corrector = None
+        if args.corrector:
+            from inversion import Corrector
+
+            corrector = Corrector.from_pretrained(args.corrector, inverter=inv)
+        names = "num_beams batch_size steps beam_width"
+        return inv.invert(X, progress=True, corrector=corrector, **from_args(args, names)), inv
+    if args.zero_shot:
+        from inversion import GuidedInverter
+
+        guided = GuidedInverter(
+            embedder=emb,
+            beam_width=2,
+            top_k=4,
+            edit_queries=min(args.edit_queries, args.max_queries),
+            progress=True,
+            **from_args(args, "decoder max_length max_queries device"),
+        )
+        texts = guided.prepare().invert(X)
+        print(f"zero-shot: a vocabulary of {guided.vocabulary_queries_} words embedded once")
+        return texts, guided
+    from embedlens.data import load_texts
+    from inversion import SearchInverter
+
+    search = SearchInverter(emb, progress=True, **from_args(args, "max_queries max_seconds"))
+    targets = search.check_vectors(X)  # before the set-up, which costs queries
+    aux = load_texts(args.aux, limit=args.aux_limit) if args.aux else None
+    search.fit(aux)
+    texts = search.invert(targets)
+    print(f"search: {search.setup_queries_} queries once for the auxiliary texts and words")
+    return texts, search

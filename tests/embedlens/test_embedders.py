@@ -124,7 +124,7 @@ def test_unknown_name_suggests_builtin():
 
 def test_hub_id_offline_fails_fast_and_lists_builtins(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ValueError, match=r"not a built-in \(minilm\).*HF_HUB_OFFLINE"):
+    with pytest.raises(ValueError, match=r"not a built-in \(minilm, mpnet\).*HF_HUB_OFFLINE"):
         load_embedder("someone/some-embedder")
 
 
