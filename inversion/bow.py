@@ -420,8 +420,10 @@ class BagOfWordsAttack(Params):
             for k, v in self.model_.state_dict().items()
         }
 
-        tensors["input.mean"] = torch.from_numpy(np.ascontiguousarray(self.mean_, np.float32))
-        tensors["input.scale"] = torch.tensor([float(self.scale_)], dtype=torch.float32)
+        tensors["input.mean"] = torch.from_numpy(np.ascontiguousarray(self.mean_, np.float32)).to(
+            half
+        )
+        tensors["input.scale"] = torch.tensor([float(self.scale_)], dtype=half)
         with atomic_path(path) as tmp:
             tmp.mkdir(parents=True)
             (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
@@ -447,8 +449,8 @@ class BagOfWordsAttack(Params):
         attack.vocabulary_ = list(config["vocabulary"])
         attack._index = {w: i for i, w in enumerate(attack.vocabulary_)}
         attack.n_features_in_ = int(config["input_dim"])
-        attack.mean_ = tensors.pop("input.mean").numpy()
-        attack.scale_ = np.float32(tensors.pop("input.scale").item())
+        attack.mean_ = tensors.pop("input.mean").float().numpy()
+        attack.scale_ = np.float32(tensors.pop("input.scale").float().item())
         model = attack._build(attack.n_features_in_, len(attack.vocabulary_))
         model.load_state_dict({k.removeprefix("model."): v.float() for k, v in tensors.items()})
         attack.model_ = model.eval()

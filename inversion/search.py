@@ -155,7 +155,7 @@ class SearchInverter(Params):
         n_starts: int = 3,
         n_word_vectors: int = 30_000,
         word_penalty: float = 0.004,
-        patience: int = 8,
+        patience: int = 15,
         reorder_queries: int = 64,
         reorder_tolerance: float = 0.003,
         max_words: int = 64,
@@ -256,11 +256,14 @@ class SearchInverter(Params):
             )
         return targets / norms
 
-    def fit(self, aux_texts: Sequence[str] | None = None) -> SearchInverter:
+    def fit(
+        self, aux_texts: Sequence[str] | None = None, *, aux_vectors: Any = None
+    ) -> SearchInverter:
         """Load the keyword model and embed the auxiliary texts once (``setup_queries_``).
 
-        ``aux_texts`` replaces the parameter of that name when given. :meth:`invert` calls
-        this when it has not run.
+        ``aux_texts`` replaces the parameter of that name when given; ``aux_vectors``, their
+        embeddings when the caller has them already (no query then). :meth:`invert` calls this
+        when it has not run.
         """
         self._check_params()
         if aux_texts is not None:
@@ -268,8 +271,22 @@ class SearchInverter(Params):
         emb = self._embedder()
         self.setup_queries_ = 0
         if self.aux_texts is not None and len(self.aux_texts):
-            texts = list(dict.fromkeys(check_texts(self.aux_texts, what="aux_texts")))
-            vecs = np.asarray(emb.embed(texts, batch_size=self.embed_batch_size), np.float64)
+            texts = check_texts(self.aux_texts, what="aux_texts")
+            if aux_vectors is not None:
+                given = check_matrix(aux_vectors, what="aux_vectors", dim=int(emb.dim))
+                if len(given) != len(texts):
+                    raise ValueError(
+                        f"aux_vectors has {len(given)} rows for {len(texts)} aux_texts: pass "
+                        "one vector per text"
+                    )
+                first: dict[str, int] = {}
+                for i, t in enumerate(texts):
+                    first.setdefault(t, i)
+                texts = list(first)
+                vecs = np.asarray(given, np.float64)[[first[t] for t in texts]]
+            else:
+                texts = list(dict.fromkeys(texts))
+                vecs = np.asarray(emb.embed(texts, batch_size=self.embed_batch_size), np.float64)
             if vecs.shape != (len(texts), int(emb.dim)) or not np.isfinite(vecs).all():
                 raise ValueError(
                     f"embedder {emb.name!r} returned shape {vecs.shape} or non-finite values "
@@ -279,7 +296,7 @@ class SearchInverter(Params):
             self.aux_vectors_ = vecs / np.maximum(
                 np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12
             )
-            self.setup_queries_ = len(texts)
+            self.setup_queries_ = 0 if aux_vectors is not None else len(texts)
         else:
             self.aux_texts_, self.aux_vectors_ = [], np.zeros((0, int(emb.dim)))
         self.keywords_ = None if self.keywords is None else self._keyword_model()
@@ -501,6 +518,7 @@ class SearchInverter(Params):
         """Move words into a more fluent order while the cosine holds (the last phase)."""
         lm = self.lm_
         current = {id(st): Words.parse(st.best[2]) for st in states}
+        floor = {id(st): st.best[1] - self.reorder_tolerance for st in states}
         active = [st for st in states if len(current[id(st)]) > 2]
         while active:
             batch: list[list[str]] = []
@@ -525,11 +543,7 @@ class SearchInverter(Params):
             cosines = self._score(active, batch)
             still: list[_State] = []
             for st, cands, cos in zip(active, batch, cosines, strict=True):
-                ok = [
-                    t
-                    for t, c in zip(cands, cos, strict=True)
-                    if c >= st.best[1] - self.reorder_tolerance
-                ]
+                ok = [t for t, c in zip(cands, cos, strict=True) if c >= floor[id(st)]]
                 if ok:  # the most fluent of those that keep the cosine (cands are LM-ranked)
                     text = ok[0]
                     cos_ok = st.seen[text]

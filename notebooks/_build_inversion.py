@@ -68,6 +68,43 @@ print(f"SMOKE={SMOKE}: {steps} steps x {batch_size} texts on WordNet, {pii_steps
     ),
     (
         "md",
+        """## 0. The one-liner: `inversion.invert`
+
+Vectors and the embedder that made them are all it needs. It runs the strongest attack embedlens
+has on a CPU (`inversion.SearchInverter`): a keyword model shipped for MiniLM reads which words
+the text probably holds, the attacker's own texts (here: records of *other* people, generated
+with another seed) give it starting points, and one-word edits are kept when the embedder's
+cosine to the target rises; every query is counted. No training, no GPU: at most 2,000 queries
+and 10 s a text on one CPU thread (2 s in the smoke run). `benchmarks/inversion_cpu.py` measures
+it on 200 held-out texts (see `benchmarks/RESULTS.md`).""",
+    ),
+    (
+        "code",
+        """import pandas as pd
+
+import embedlens
+import inversion
+from embedlens.corpora import generate_pii
+
+emb = embedlens.load_embedder("minilm", device=DEVICE)
+victims = generate_pii(3 if SMOKE else 20, seed=2026)  # the people whose vectors leaked
+others = generate_pii(300 if SMOKE else 3000, seed=12345).texts  # records the attacker holds
+result = inversion.invert(
+    emb.embed(victims.texts),
+    emb,
+    aux_texts=others,
+    max_seconds=2 if SMOKE else 10,
+    threads=1,
+    return_details=True,
+)
+print(result.summary())
+pd.set_option("display.max_colwidth", None)
+pd.DataFrame(
+    {"true record": victims.texts, "decoded": result.texts, "cosine": result.cosines.round(3)}
+)""",
+    ),
+    (
+        "md",
         """## 1. Texts and their embeddings
 
 WordNet's example sentences and glosses (about 165k, installed with Debian's `wordnet-base`),

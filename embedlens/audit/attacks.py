@@ -6,6 +6,8 @@ Attack names (``parse_attacks``):
   (``inversion.NearestNeighbourAttack``);
 - ``bag-of-words``: a classifier from vectors to the words of their text
   (``inversion.BagOfWordsAttack``);
+- ``search``: the CPU search attack of ``inversion.invert`` (``inversion.SearchInverter``): the
+  shipped keyword model and the attacker's own records start it, the embedder's cosine decides;
 - ``guided``: zero-shot guided decoding with its word search, which queries the embedder while it writes
   (``inversion.GuidedInverter``; skipped with the reason when it cannot be imported);
 - ``inverter:PATH``: a trained inverter saved with ``Inverter.save_pretrained``;
@@ -41,6 +43,7 @@ __all__ = [
 ATTACK_KINDS: tuple[str, ...] = (
     "nearest-neighbour",
     "bag-of-words",
+    "search",
     "guided",
     "inverter",
     "train-inverter",
@@ -48,8 +51,15 @@ ATTACK_KINDS: tuple[str, ...] = (
 #: attacks that learn from (vector, text) pairs, so an adaptive attacker can retrain them
 TRAINABLE: tuple[str, ...] = ("nearest-neighbour", "bag-of-words", "train-inverter")
 #: cheap attacks first: what is left of the budget goes to the expensive ones
-_COST = {"nearest-neighbour": 0, "bag-of-words": 1, "inverter": 2, "guided": 3, "train-inverter": 4}
-_VALID = "nearest-neighbour, bag-of-words, guided, inverter:PATH, train-inverter[:STEPS]"
+_COST = {
+    "nearest-neighbour": 0,
+    "bag-of-words": 1,
+    "inverter": 2,
+    "search": 3,
+    "guided": 3,
+    "train-inverter": 4,
+}
+_VALID = "nearest-neighbour, bag-of-words, search, guided, inverter:PATH, train-inverter[:STEPS]"
 _ALIASES = {
     "nn": "nearest-neighbour",
     "bow": "bag-of-words",
@@ -66,6 +76,10 @@ GUIDED_DEFAULTS: dict[str, Any] = {
     "max_queries": 1300,
     "edit_queries": 1000,
 }
+#: the audit's CPU search (``inversion.SearchInverter``): at most 5 s and 2,000 queries a record
+#: on one CPU thread, so that a 4-minute share attacks dozens of records;
+#: attack_options={"search": {...}} overrides any of them
+SEARCH_DEFAULTS: dict[str, Any] = {"max_queries": 2000, "max_seconds": 5.0}
 #: records decoded per step of an expensive attack (the budget is checked between chunks)
 CHUNK = 2
 
@@ -109,7 +123,7 @@ def parse_attacks(names: Sequence[str] | str) -> list[AttackSpec]:
             )
         if kind == "train-inverter" and arg and not arg.isdigit():
             raise ValueError(f"attack {raw!r}: the number of steps must be a positive integer")
-        if kind in ("nearest-neighbour", "bag-of-words", "guided") and arg:
+        if kind in ("nearest-neighbour", "bag-of-words", "search", "guided") and arg:
             raise ValueError(f"attack {raw!r} takes no argument: write {kind!r}")
         spec = AttackSpec(kind, arg or None)
         if spec not in out:
@@ -240,6 +254,12 @@ def build_attack(
         # from_pretrained refuses an inverter saved for another embedder (its fingerprint)
         opts = {"device": ctx.device, **ctx.opts(kind)}
         return Inverter.from_pretrained(str(spec.arg), embedder=emb, **opts)
+    if kind == "search":
+        from inversion import SearchInverter
+
+        opts = {**SEARCH_DEFAULTS, "seed": ctx.seed, "progress": ctx.progress, **ctx.opts(kind)}
+        # the attacker's own records start the search; their vectors are known already
+        return SearchInverter(emb, **opts).fit(ctx.own_texts, aux_vectors=X_train)
     if kind == "guided":
         from inversion import GuidedInverter
 

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_ATTACKS", "DEFAULT_DEFENSES", "DEFENSE_ATTACKS", "AuditError", "audit"]
 
-DEFAULT_ATTACKS: tuple[str, ...] = ("nearest-neighbour", "bag-of-words", "guided")
+DEFAULT_ATTACKS: tuple[str, ...] = ("nearest-neighbour", "bag-of-words", "search")
 #: retrieval utility is measured with at most this many queries (against every record)
 MAX_UTILITY_QUERIES = 2000
 #: the default defenses; LEACE of the corpus' first label column is added when it has labels

@@ -117,7 +117,7 @@ def run_attacks(
     for left, spec in zip(range(len(specs), 0, -1), specs, strict=True):
         seconds, queries = plan.share(left)
         spent = seconds is not None and seconds <= 0
-        if spent or (queries is not None and queries <= 0 and spec.kind == "guided"):
+        if spent or (queries is not None and queries <= 0 and spec.kind in ("search", "guided")):
             results[spec.name] = {
                 "status": "skipped",
                 "reason": f"the budget ({plan.text}) was spent before it",

@@ -18,7 +18,7 @@ from embedlens.cli.common import add_flags, add_out, embedder_from_spec, from_ar
 
 __all__ = ["register", "run_audit_command"]
 
-_DEFAULT_ATTACKS = "nearest-neighbour,bag-of-words,guided"
+_DEFAULT_ATTACKS = "nearest-neighbour,bag-of-words,search"
 _DECODER_ATTACKS = ("guided", "train-inverter")
 
 

@@ -15,7 +15,7 @@ from embedlens.tokens import token_prf
 from inversion._edits import Words, propose_edits
 from inversion.bow import BagOfWordsAttack
 from inversion.search import SearchInverter
-from inversion.vocab import WordVectors, vocabulary_forms
+from inversion.vocab import BigramModel, WordVectors, vocabulary_forms
 
 DIM = 64
 
@@ -218,3 +218,66 @@ def test_invert_one_liner_details_and_threads(aux, targets):
     assert isinstance(texts, list) and isinstance(texts[0], str)
     with pytest.raises(ValueError, match="threads"):
         inversion.invert(_hash_bag(targets[:1]), emb, aux_texts=aux, threads=0)
+
+
+def _pure_bag(texts: list[str]) -> np.ndarray:
+    """An embedder blind to word order: only a language model can order its words."""
+    out = np.array([sum(_word_vector(w) for w in Words.parse(t).words) for t in texts])
+    return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_bigram_model_and_the_reorder_phase(aux, targets):
+    lm = BigramModel(aux)
+    assert lm.score(["the", "cat", "sees", "the", "river"]) > lm.score(
+        ["cat", "the", "river", "sees", "the"]
+    )
+    assert not BigramModel([]) and BigramModel(["a b"])
+    emb = FunctionEmbedder(_pure_bag, name="purebag", dim=DIM)
+    X = _pure_bag(targets)
+    exact = {}
+    for reorder in (0, 64):
+        inv = SearchInverter(
+            emb, keywords=None, aux_texts=aux, reorder_queries=reorder, max_queries=400, seed=3
+        )
+        out = inv.invert(X)
+        exact[reorder] = sum(o == t for o, t in zip(out, targets, strict=True))
+        assert inv.queries_.max() <= 400
+    assert exact[64] > exact[0], exact
+
+
+def test_shipped_artifacts_are_small_fp16_and_carded():
+    from safetensors import safe_open
+
+    from embedlens.models import PRETRAINED_DIR, pretrained_names, pretrained_path
+
+    names = pretrained_names()
+    assert {"minilm-keywords", "minilm-words"} <= set(names)
+    for name in names:
+        folder = pretrained_path(name)
+        weights = folder / "model.safetensors"
+        assert weights.stat().st_size <= 20 * 2**20, name
+        assert (folder / "MODEL_CARD.md").read_text().strip(), name
+        with safe_open(str(weights), framework="numpy") as fh:
+            for key in fh.keys():  # noqa: SIM118 (safe_open has no __iter__)
+                assert fh.get_tensor(key).dtype == np.float16, (name, key)
+    with pytest.raises(FileNotFoundError, match="minilm-keywords"):
+        pretrained_path("no-such-thing")
+    assert PRETRAINED_DIR.name == "pretrained"
+
+
+@pytest.mark.slow
+def test_shipped_minilm_keywords_load_by_fingerprint():
+    from embedlens import load_embedder
+    from inversion.search import find_pretrained
+
+    emb = load_embedder("minilm")
+    folder = find_pretrained(emb, "keywords")
+    assert folder is not None and folder.name == "minilm-keywords"
+    bag = BagOfWordsAttack.from_pretrained(folder, embedder=emb)
+    words = bag.predict_words(emb.embed(["patient treated for asthma"]), top_k=20)[0]
+    assert "asthma" in words
+    assert find_pretrained(FunctionEmbedder(_hash_bag, name="hashbag", dim=DIM), "words") is None
+    table = WordVectors.load(find_pretrained(emb, "words"), embedder=emb)
+    assert len(table) == 20_000
+    with pytest.raises(ValueError, match="trained on embeddings from"):
+        BagOfWordsAttack.from_pretrained(folder, embedder=FunctionEmbedder(_hash_bag, dim=DIM))

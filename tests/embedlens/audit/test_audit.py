@@ -414,3 +414,24 @@ def test_model_attacks_train_load_and_query(tiny_emb, tmp_path, one_torch_thread
     )
     assert other.attacks[f"inverter:{saved}"]["status"] == "failed"
     assert "trained for" in other.attacks[f"inverter:{saved}"]["reason"]
+
+
+def test_search_attack_runs_in_the_audit_from_the_attackers_own_records(tiny_emb):
+    """``search`` (the default inversion attack) starts from the attacker's records, whose
+    vectors the audit has already: its one-time queries are only their words."""
+    options = {"search": {"max_queries": 30, "max_seconds": 2.0, "n_word_vectors": 50}}
+    r = audit(
+        tiny_emb,
+        "pii",
+        records=6,
+        attacks=["search"],
+        defenses=[],
+        bootstrap=0,
+        attack_options=options,
+        progress=False,
+    )
+    run = r.attacks["search"]
+    assert run["status"] == "ran", run["reason"]
+    assert run["n_attacked"] == 6 and 0 < run["queries_per_record"] <= 30
+    assert run["training_queries"] <= 50  # the words of the records; their texts cost nothing
+    assert "search" in parse_attacks(["search", "nn"])[-1].name

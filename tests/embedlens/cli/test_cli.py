@@ -269,6 +269,35 @@ def test_invert_zero_shot(tmp_path, tiny_dir, capsys):
     # the tiny character-level LM has no whole words: the word search says what to do
     assert main([*args[:-2], "--edit-queries", "5", "--overwrite"]) == 1
     assert "vocabulary" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exc:  # neither mode: argparse's usage error
-        main(["invert", "--corpus", str(corpus), "--out", str(out)])
+    with pytest.raises(SystemExit) as exc:  # both modes: argparse's usage error
+        main(["invert", "--zero-shot", "--inverter", "x", "--corpus", str(corpus), "--out", "o"])
     assert exc.value.code == 2
+
+
+def test_invert_default_search_attack(tmp_path, tiny_dir, capsys):
+    """invert without --inverter runs the CPU search attack; bad vectors cost no set-up."""
+    aux = tmp_path / "aux.txt"
+    aux.write_text("\n".join(f"the {a} sees a {b}" for a in "cat dog bird".split()
+                              for b in "river barn tree hill".split()) + "\n")
+    corpus = tmp_path / "texts.txt"
+    corpus.write_text("the cat sees a hill\nthe bird sees a barn\n")
+    out = tmp_path / "search.jsonl"
+    args = ["invert", "--embedder", str(tiny_dir), "--aux", str(aux), "--out", str(out)]
+    args += ["--max-queries", "60", "--threads", "1"]
+    assert main([*args, "--corpus", str(corpus)]) == 0, capsys.readouterr().err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["reference"] for r in rows] == ["the cat sees a hill", "the bird sees a barn"]
+    assert all(0 < r["queries"] <= 60 and -1 <= r["cosine"] <= 1 for r in rows)
+    printed = capsys.readouterr().out
+    assert "token_f1" in printed and "queries once" in printed
+    # a 1-D file and a file of the wrong width are refused, with nothing written
+    for name, arr in (("flat.npy", np.ones(16)), ("narrow.npy", np.ones((2, 10)))):
+        np.save(tmp_path / name, arr)
+        bad_out = tmp_path / f"{name}.jsonl"
+        bad = ["invert", "--embedder", str(tiny_dir), "--aux", str(aux), "--out", str(bad_out)]
+        assert main([*bad, "--vectors", str(tmp_path / name)]) == 1
+        err = capsys.readouterr().err
+        assert ("2-D" in err) if name == "flat.npy" else ("10 columns" in err), err
+        assert not bad_out.exists()
+    assert main([*args, "--corpus", str(corpus), "--overwrite", "--threads", "0"]) == 1
+    assert "--threads" in capsys.readouterr().err
