@@ -90,6 +90,9 @@ class SearchInverter(Params):
     aux_texts
         Texts the attacker holds (other people's records, public sentences): the closest ones
         start the search and their words join the pool. Embedded once, in :meth:`fit`.
+    lm_texts
+        Texts for the word bigram model of the reordering phase (``None``: ``aux_texts``). They
+        cost no query: public text of the domain, as much as there is.
     max_queries
         Most embedder queries per text.
     max_seconds
@@ -147,6 +150,7 @@ class SearchInverter(Params):
         *,
         keywords: Any = "auto",
         aux_texts: Sequence[str] | None = None,
+        lm_texts: Sequence[str] | None = None,
         max_queries: int = 2000,
         max_seconds: float | None = None,
         beam_width: int = 2,
@@ -154,10 +158,10 @@ class SearchInverter(Params):
         n_keywords: int = 48,
         n_starts: int = 3,
         n_word_vectors: int = 30_000,
-        word_penalty: float = 0.004,
+        word_penalty: float = 0.008,
         patience: int = 15,
         reorder_queries: int = 64,
-        reorder_tolerance: float = 0.003,
+        reorder_tolerance: float = 0.005,
         max_words: int = 64,
         seed: int = 0,
         batch_size: int = 8,
@@ -167,6 +171,7 @@ class SearchInverter(Params):
         self.embedder = embedder
         self.keywords = keywords
         self.aux_texts = aux_texts
+        self.lm_texts = lm_texts
         self.max_queries = max_queries
         self.max_seconds = max_seconds
         self.beam_width = beam_width
@@ -303,7 +308,8 @@ class SearchInverter(Params):
         self.vocabulary_ = [] if self.keywords_ is None else list(self.keywords_.vocabulary_)
         self._index = {w: i for i, w in enumerate(self.vocabulary_)}
         self.words_ = self._word_vectors(emb)
-        self.lm_ = BigramModel(self.aux_texts_)
+        lm_texts = self.aux_texts_ if self.lm_texts is None else self.lm_texts
+        self.lm_ = BigramModel(check_texts(lm_texts, what="lm_texts") if len(lm_texts) else [])
         return self
 
     def _word_vectors(self, emb: Any) -> WordVectors:
