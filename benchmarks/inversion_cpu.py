@@ -25,10 +25,16 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+HERE = Path(__file__).resolve().parent
+# run as a script, this folder comes first on sys.path and its inversion.py would shadow the
+# inversion package: the checkout's packages go first instead
+sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
 VARIANTS = {
     "full": {},

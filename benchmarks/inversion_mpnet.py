@@ -28,9 +28,16 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+# this folder holds benchmarks/inversion.py, which would shadow the inversion package: the
+# checkout's packages go first, then this folder for inversion_cpu's helpers
+sys.path[:] = [
+    str(HERE.parent),
+    *(p for p in sys.path if Path(p or ".").resolve() != HERE),
+    str(HERE),
+]
 
-from inversion_cpu import aux_wordnet, held_out_wordnet
+from inversion_cpu import aux_wordnet, held_out_wordnet  # noqa: E402
 
 
 def score(texts, out, emb, X, attack, seconds) -> dict:
