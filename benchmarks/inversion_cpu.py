@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-seconds", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--variant", choices=list(VARIANTS), default="full")
+    parser.add_argument(
+        "--first", type=int, default=None, help="attack only the first K texts of the sample"
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
 
@@ -125,6 +128,9 @@ def main(argv: list[str] | None = None) -> None:
         corpus = generate_pii(args.n, seed=args.pii_seed)
         texts, fields = corpus.texts, corpus.fields
         aux = generate_pii(args.aux_pii, seed=12345).texts
+    if args.first:
+        texts = texts[: args.first]
+        fields = None if fields is None else fields[: args.first]
     options = dict(VARIANTS[args.variant])
     use_aux = options.pop("aux", True)
     if options.pop("keywords", True) is False:
@@ -174,9 +180,11 @@ def main(argv: list[str] | None = None) -> None:
     }
     if fields is not None:
         result["pii"] = name_rates(fields, out)
-    print(json.dumps({k: v for k, v in result.items() if k != "examples"}, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if not isinstance(v, list)}, indent=2))
     target = Path(
-        args.out or f"benchmarks/out/inversion_cpu-{emb.name}-{args.dataset}-{args.variant}.json"
+        args.out
+        or f"benchmarks/out/inversion_cpu-{emb.name}-{args.dataset}-{args.variant}"
+        f"{'' if not args.first else f'-first{args.first}'}.json"
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")

@@ -354,8 +354,16 @@ class SearchInverter(Params):
             logger.info(
                 "SearchInverter: training a keyword model on %d texts", len(self.aux_texts_)
             )
+            # the recipe of the shipped models (scripts/train_keywords.py)
             return BagOfWordsAttack(
-                vocab_size=20_000, stopwords=False, epochs=30, batch_size=512, embedder=emb
+                vocab_size=16_000,
+                stopwords=False,
+                epochs=8,
+                lr=3e-3,
+                weight_decay=0.0,
+                batch_size=512,
+                embedder=emb,
+                random_state=self.seed,
             ).fit(self.aux_vectors_.astype(np.float32), self.aux_texts_)
         return BagOfWordsAttack.from_pretrained(model, embedder=emb)
 
