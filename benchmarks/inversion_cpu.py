@@ -174,9 +174,10 @@ def main(argv: list[str] | None = None) -> None:
         "wall_seconds": round(seconds, 1),
         "machine": f"{platform.processor() or platform.machine()}, torch "
         f"{torch.__version__}, {torch.get_num_threads()} thread(s)",
-        "examples": [
-            {"reference": r, "decoded": o} for r, o in zip(texts[:10], out[:10], strict=True)
-        ],
+        "references": texts,
+        "decoded": out,
+        "queries_per_text": attack.queries_.tolist(),
+        "cosine_per_text": attack.cosines_.tolist(),
     }
     if fields is not None:
         result["pii"] = name_rates(fields, out)
