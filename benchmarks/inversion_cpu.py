@@ -92,9 +92,53 @@ def name_rates(fields: list[dict], texts: list[str], rounds: int = 1000) -> dict
     }
 
 
+def table(folder: str = "benchmarks/out") -> str:
+    """A markdown table of every saved run; a ``--first K`` run is set beside the full run's
+    scores on the same K texts (no embedder needed: cosines are the ones the attack measured)."""
+    from embedlens.stats import percentile_ci
+    from inversion import evaluate
+
+    runs = [json.loads(p.read_text()) for p in sorted(Path(folder).glob("inversion_cpu-*.json"))]
+    rows = ["| dataset | variant | texts | token F1 | BLEU | cosine | queries | s/text |"]
+    rows.append("|---|---|---|---|---|---|---|---|")
+    full = {(r["dataset"], r["embedder"]): r for r in runs if r["variant"] == "full"}
+    for r in runs:
+        k = len(r["references"])
+        pairs = [(r, r["variant"])]
+        base = full.get((r["dataset"], r["embedder"]))
+        if r["variant"] != "full" and base and base["references"][:k] == r["references"]:
+            pairs.insert(
+                0,
+                (
+                    {
+                        **base,
+                        "decoded": base["decoded"][:k],
+                        "references": r["references"],
+                        "cosine_per_text": base["cosine_per_text"][:k],
+                        "queries_per_text": base["queries_per_text"][:k],
+                    },
+                    "full",
+                ),
+            )
+        for run, name in pairs:
+            s = evaluate(run["references"], run["decoded"], bootstrap=1000, entities="none")
+            cos = np.array(run["cosine_per_text"])
+            boot = cos[np.random.default_rng(0).integers(0, len(cos), (1000, len(cos)))].mean(1)
+            lo, hi = percentile_ci(boot, 0.95)
+            f1, bleu = s.ci["token_f1"], s.ci["bleu"]
+            rows.append(
+                f"| {run['dataset']} | {name} | {k} | {s.token_f1:.3f} [{f1[0]:.3f}, {f1[1]:.3f}]"
+                f" | {s.bleu:.1f} [{bleu[0]:.1f}, {bleu[1]:.1f}] | {cos.mean():.3f} [{lo:.3f}, "
+                f"{hi:.3f}] | {np.mean(run['queries_per_text']):.0f} | "
+                f"{run['seconds_per_text']['mean']:.1f} |"
+            )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", choices=["wordnet", "pii"], required=True)
+    parser.add_argument("--dataset", choices=["wordnet", "pii"])
+    parser.add_argument("--table", action="store_true", help="print the table of saved runs")
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2026)
@@ -110,6 +154,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    if args.table:
+        print(table())
+        return
+    if args.dataset is None:
+        parser.error("--dataset is required (or --table)")
 
     import torch
 

@@ -48,6 +48,11 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["SearchInverter"]
 
+#: texts up to this many words pay the full word penalty; longer ones pay it in proportion
+_SHORT = 10
+#: glue words the last phase may insert where the bigram model finds them fluent
+_FILLERS = ("the", "a", "an", "of", "to", "in", "and", "or", "is", "for", "on", "with", "by")
+
 
 @dataclass
 class _State:
@@ -64,6 +69,7 @@ class _State:
     queries: int = 0
     stall: int = 0
     deadline: float = np.inf
+    penalty: float = 0.0  # the cosine a word must add, scaled to this target's text length
 
     def done(self, patience: int) -> bool:
         return (
@@ -110,15 +116,17 @@ class SearchInverter(Params):
         The most frequent words of the auxiliary texts embedded on their own (once, in
         :meth:`fit`); those closest to what a text still misses join its pool. 0: none.
     word_penalty
-        The cosine a word must add to be kept: texts are ranked by cosine - ``word_penalty`` x
-        words.
+        The cosine a word must add to be kept: texts are ranked by cosine - penalty x words,
+        where the penalty is ``word_penalty`` for a target whose closest start has at most 10
+        words and shrinks in proportion for longer ones (each word of a long text adds less).
     patience
         Rounds without a better text before a target stops.
     reorder_queries
-        Queries per text kept for the last phase, which moves words into a fluent order: a
-        word bigram model of the auxiliary texts ranks every move of one word, the most fluent
-        ones are embedded, and a move is kept when the text reads better and its cosine drops
-        by at most ``reorder_tolerance``. 0 (or no auxiliary texts): no such phase.
+        Queries per text kept for the last phase, which makes the text read well: a word
+        bigram model of ``lm_texts`` ranks every move of one word and every insertion of a
+        glue word ("the", "of", ...), the most fluent are embedded, and one is kept when the
+        text reads better and its cosine stays within ``reorder_tolerance`` of where the phase
+        began. 0 (or no texts for the bigram model): no such phase.
     reorder_tolerance
         The cosine a more fluent order may cost.
     max_words
@@ -160,7 +168,7 @@ class SearchInverter(Params):
         n_word_vectors: int = 30_000,
         word_penalty: float = 0.008,
         patience: int = 15,
-        reorder_queries: int = 64,
+        reorder_queries: int = 128,
         reorder_tolerance: float = 0.005,
         max_words: int = 64,
         seed: int = 0,
@@ -475,13 +483,13 @@ class SearchInverter(Params):
                 cos = float(v @ st.target)
                 st.seen[t] = cos if np.isfinite(cos) else -1.0
                 st.queries += 1
-                adjusted = st.seen[t] - self.word_penalty * len(Words.parse(t))
+                adjusted = st.seen[t] - st.penalty * len(Words.parse(t))
                 if adjusted > st.best[0]:
                     st.best, st.best_vector = (adjusted, st.seen[t], t), v
         return [[st.seen[t] for t in group] for st, group in zip(states, texts, strict=True)]
 
     def _adjusted(self, st: _State, text: Words) -> float:
-        return st.seen[text.render()] - self.word_penalty * len(text)
+        return st.seen[text.render()] - st.penalty * len(text)
 
     def _run(self, states: list[_State], rng: random.Random) -> None:
         starts = [self._starts(st) for st in states]
@@ -490,6 +498,11 @@ class SearchInverter(Params):
         self._score(states, starts)
         for st, group in zip(states, starts, strict=True):
             parsed = [Words.parse(t) for t in group]
+            # a word of a long text adds little cosine: the penalty shrinks with the length of
+            # the closest start, so a 40-word record is not whittled down to its keywords
+            closest = max(parsed, key=lambda w: st.seen[w.render()])
+            st.penalty = float(self.word_penalty) * min(1.0, _SHORT / max(1, len(closest)))
+            st.best = (-np.inf, -1.0, "")
             ranked = sorted(((self._adjusted(st, w), w) for w in parsed), key=lambda x: -x[0])
             st.beam = ranked[: self.beam_width]
             if st.best[2] == "" or ranked[0][0] > st.best[0]:
@@ -529,7 +542,8 @@ class SearchInverter(Params):
                     st.stall = self.patience
 
     def _reorder(self, states: list[_State]) -> None:
-        """Move words into a more fluent order while the cosine holds (the last phase)."""
+        """Move words into a more fluent order, and put back the glue words (articles,
+        prepositions) the word penalty left out, while the cosine holds (the last phase)."""
         lm = self.lm_
         current = {id(st): Words.parse(st.best[2]) for st in states}
         floor = {id(st): st.best[1] - self.reorder_tolerance for st in states}
@@ -549,8 +563,15 @@ class SearchInverter(Params):
                         gain = lm.score(cand.words) - here
                         if gain > 1e-6:
                             moves[cand.render()] = gain
+                if len(text) < self.max_words:  # the glue words the word penalty left out
+                    for j in range(len(text) + 1):
+                        for w in _FILLERS:
+                            cand = text.insert(j, w)
+                            gain = lm.score(cand.words) - here
+                            if gain > 1e-6:
+                                moves[cand.render()] = gain
                 left = st.budget - st.queries
-                ranked = sorted(moves, key=lambda t: -moves[t])[: min(16, max(0, left))]
+                ranked = sorted(moves, key=lambda t: -moves[t])[: min(24, max(0, left))]
                 batch.append(ranked)
             if time.perf_counter() > min(st.deadline for st in active):
                 break
@@ -561,7 +582,7 @@ class SearchInverter(Params):
                 if ok:  # the most fluent of those that keep the cosine (cands are LM-ranked)
                     text = ok[0]
                     cos_ok = st.seen[text]
-                    st.best = (cos_ok - self.word_penalty * len(Words.parse(text)), cos_ok, text)
+                    st.best = (cos_ok - st.penalty * len(Words.parse(text)), cos_ok, text)
                     current[id(st)] = Words.parse(text)
                     if st.queries < st.budget and time.perf_counter() < st.deadline:
                         still.append(st)
