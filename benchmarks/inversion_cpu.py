@@ -42,6 +42,8 @@ VARIANTS = {
     "no-keywords": {"keywords": False},
     "no-word-vectors": {"n_word_vectors": 0},
     "beam-1": {"beam_width": 1},
+    "no-reorder": {"reorder_queries": 0},
+    "starts-only": {"max_queries": 1, "reorder_queries": 0},
 }
 
 

@@ -552,7 +552,7 @@ class SearchInverter(Params):
             batch: list[list[str]] = []
             for st in active:
                 text = current[id(st)]
-                here = lm.score(text.words)
+                here = lm.total(text.words)
                 moves: dict[str, float] = {}
                 for i in range(len(text)):
                     rest = text.delete(i)
@@ -560,14 +560,14 @@ class SearchInverter(Params):
                         if j == i:
                             continue
                         cand = rest.insert(j, text.words[i])
-                        gain = lm.score(cand.words) - here
+                        gain = lm.total(cand.words) - here
                         if gain > 1e-6:
                             moves[cand.render()] = gain
                 if len(text) < self.max_words:  # the glue words the word penalty left out
                     for j in range(len(text) + 1):
                         for w in _FILLERS:
                             cand = text.insert(j, w)
-                            gain = lm.score(cand.words) - here
+                            gain = lm.total(cand.words) - here
                             if gain > 1e-6:
                                 moves[cand.render()] = gain
                 left = st.budget - st.queries

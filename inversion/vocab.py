@@ -151,18 +151,24 @@ class BigramModel:
                 self.unigrams[w] = self.unigrams.get(w, 0) + 1
             for pair in itertools.pairwise(words):
                 self.bigrams[pair] = self.bigrams.get(pair, 0) + 1
-        self.total = max(1, sum(self.unigrams.values()))
+        self.n_tokens = max(1, sum(self.unigrams.values()))
         self.size = len(self.unigrams) + 1
 
     def __bool__(self) -> bool:
         return bool(self.bigrams)
 
     def logprob(self, prev: str, word: str) -> float:
-        uni = (self.unigrams.get(word, 0) + self.k) / (self.total + self.k * self.size)
+        uni = (self.unigrams.get(word, 0) + self.k) / (self.n_tokens + self.k * self.size)
         big = (self.bigrams.get((prev, word), 0) + self.k * self.size * uni) / (
             self.unigrams.get(prev, 0) + self.k * self.size
         )
         return float(np.log((1 - self.unigram_weight) * big + self.unigram_weight * uni))
+
+    def total(self, words: Sequence[str]) -> float:
+        """Log-probability of ``words`` as a whole sentence (start and end included): a word
+        inserted must pay for itself, so frequent glue words are added only where they fit."""
+        seq = ["<s>", *(w.casefold() for w in words), "</s>"]
+        return sum(self.logprob(a, b) for a, b in itertools.pairwise(seq))
 
     def score(self, words: Sequence[str]) -> float:
         """Mean log-probability per transition of ``words`` (sentence start and end included)."""
