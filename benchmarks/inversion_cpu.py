@@ -187,14 +187,8 @@ def main(argv: list[str] | None = None) -> None:
     if options.pop("keywords", True) is False:
         options["keywords"] = None
     X = emb.embed(texts, batch_size=64)
-    attack = SearchInverter(
-        emb,
-        lm_texts=lm_texts,
-        max_queries=args.max_queries,
-        max_seconds=args.max_seconds,
-        progress=True,
-        **options,
-    )
+    settings = {"max_queries": args.max_queries, "max_seconds": args.max_seconds, **options}
+    attack = SearchInverter(emb, lm_texts=lm_texts, progress=True, **settings)
     tic = time.perf_counter()
     attack.fit(aux if use_aux else None)
     setup_seconds = time.perf_counter() - tic
