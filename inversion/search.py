@@ -528,17 +528,17 @@ class SearchInverter(Params):
                     )
                 proposals.append(edits[:left])
             cosines = self._score(active, [[e.render() for e in group] for group in proposals])
-            for st, group, _ in zip(active, proposals, cosines, strict=True):
+            for st, edited, _ in zip(active, proposals, cosines, strict=True):
                 before = st.beam[0][0]
                 pooled = {b.render(): (s, b) for s, b in st.beam}
-                for e in group:
+                for e in edited:
                     pooled.setdefault(e.render(), (self._adjusted(st, e), e))
                 st.beam = sorted(pooled.values(), key=lambda x: -x[0])[: self.beam_width]
                 if st.beam[0][0] > before + 1e-9:
                     st.stall = 0
                 else:
                     st.stall += 1
-                if not group:
+                if not edited:
                     st.stall = self.patience
 
     def _reorder(self, states: list[_State]) -> None:
@@ -580,10 +580,10 @@ class SearchInverter(Params):
             for st, cands, cos in zip(active, batch, cosines, strict=True):
                 ok = [t for t, c in zip(cands, cos, strict=True) if c >= floor[id(st)]]
                 if ok:  # the most fluent of those that keep the cosine (cands are LM-ranked)
-                    text = ok[0]
-                    cos_ok = st.seen[text]
-                    st.best = (cos_ok - st.penalty * len(Words.parse(text)), cos_ok, text)
-                    current[id(st)] = Words.parse(text)
+                    chosen = ok[0]
+                    cos_ok = st.seen[chosen]
+                    st.best = (cos_ok - st.penalty * len(Words.parse(chosen)), cos_ok, chosen)
+                    current[id(st)] = Words.parse(chosen)
                     if st.queries < st.budget and time.perf_counter() < st.deadline:
                         still.append(st)
             active = still

@@ -277,8 +277,14 @@ def test_invert_zero_shot(tmp_path, tiny_dir, capsys):
 def test_invert_default_search_attack(tmp_path, tiny_dir, capsys):
     """invert without --inverter runs the CPU search attack; bad vectors cost no set-up."""
     aux = tmp_path / "aux.txt"
-    aux.write_text("\n".join(f"the {a} sees a {b}" for a in "cat dog bird".split()
-                              for b in "river barn tree hill".split()) + "\n")
+    aux.write_text(
+        "\n".join(
+            f"the {a} sees a {b}"
+            for a in ["cat", "dog", "bird"]
+            for b in ["river", "barn", "tree", "hill"]
+        )
+        + "\n"
+    )
     corpus = tmp_path / "texts.txt"
     corpus.write_text("the cat sees a hill\nthe bird sees a barn\n")
     out = tmp_path / "search.jsonl"
