@@ -71,6 +71,42 @@ def check_matrix(X: Any, *, what: str = "X", dim: int | None = None) -> np.ndarr
     return arr
 
 
+def unit_targets(X: Any, *, dim: int, embedder_name: str, who: str) -> np.ndarray:
+    """``X`` as unit float64 rows of ``dim`` values: the targets of an inversion attack.
+
+    Refuses a wrong width (1-D or 2-D), ragged data, no rows, NaN/inf and all-zero rows with
+    a clear message, before the attack spends anything. A 1-D array of ``dim`` values is one
+    row.
+    """
+    arr = np.asarray(X)
+    if arr.dtype != object and arr.ndim in (1, 2) and arr.shape[-1] != dim:
+        shape = (
+            f"is 1-D with {arr.shape[0]} values" if arr.ndim == 1 else f"has {arr.shape[1]} columns"
+        )
+        raise ValueError(
+            f"X {shape}: {who} expects {dim}-dim embeddings from {embedder_name!r}, got "
+            f"{arr.shape[-1]}; pass a 2-D array (n_vectors, {dim}) of vectors from that "
+            "embedder, or give the embedder that made them"
+        )
+    targets = check_matrix(arr, what="X", dim=dim).astype(np.float64)
+    norms = np.linalg.norm(targets, axis=1)
+    if (norms == 0).any():
+        row = int(np.flatnonzero(norms == 0)[0])
+        raise ValueError(
+            f"X has an all-zero row (first at row {row}): a zero vector has no text to find"
+        )
+    return targets / norms[:, None]
+
+
+def check_int(value: Any, name: str, *, minimum: int = 1, optional: bool = False) -> None:
+    """Raise ``ValueError`` unless ``value`` is an int >= ``minimum`` (or ``None`` if optional)."""
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {'None or ' if optional else ''}{what}, got {value!r}")
+
+
 def in_interactive_session() -> bool:
     """True in a Python REPL, inside IPython/Jupyter, or when stderr is a terminal."""
     if hasattr(sys, "ps1") or sys.flags.interactive:

@@ -290,6 +290,22 @@ def pretrained_path(name: str) -> Path:
     return PRETRAINED_DIR / name
 
 
+def pretrained_for(embedder: Any, kind: str) -> Path | None:
+    """The shipped ``<name>-<kind>`` artifact made for ``embedder`` (the same fingerprint), or
+    ``None``: e.g. ``pretrained_for(load_embedder("minilm"), "keywords")``."""
+    for name in pretrained_names():
+        if not name.endswith(f"-{kind}"):
+            continue
+        folder = PRETRAINED_DIR / name
+        try:
+            saved = json.loads((folder / "config.json").read_text(encoding="utf-8"))["embedder"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(saved, dict) and saved.get("fingerprint") == embedder.fingerprint:
+            return folder
+    return None
+
+
 def _looks_like_path(spec: str) -> bool:
     return (
         spec.startswith((".", "/", "~"))

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from embedlens._utils import check_matrix, progress_bar
+from embedlens._utils import check_int, progress_bar, unit_targets
 from embedlens.models import Decoder
 from embedlens.params import Params
 from inversion._guided_lm import LMSearchMixin, TextState
@@ -216,18 +216,11 @@ class GuidedInverter(Params, LMSearchMixin):
             "batch_size",
             "edits_per_round",
             "edit_patience",
+            "embed_batch_size",
         ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.embed_batch_size, int) or self.embed_batch_size < 1:
-            raise ValueError(
-                f"embed_batch_size must be a positive integer, got {self.embed_batch_size!r}"
-            )
+            check_int(getattr(self, name), name)
         for name in ("refine_rounds", "keywords", "edit_queries", "seed"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            check_int(getattr(self, name), name, minimum=0)
         if self.edit_start not in ("keyword", "best"):
             raise ValueError(f"edit_start must be 'keyword' or 'best', got {self.edit_start!r}")
         if self.edit_queries > 0 and self.keywords == 0:
@@ -245,9 +238,7 @@ class GuidedInverter(Params, LMSearchMixin):
                 )
             if not len(self.vocabulary):
                 raise ValueError("vocabulary is empty: pass words, or None for the decoder's")
-        mq = self.max_queries
-        if mq is not None and (not isinstance(mq, int) or isinstance(mq, bool) or mq < 1):
-            raise ValueError(f"max_queries must be None or a positive integer, got {mq!r}")
+        check_int(self.max_queries, "max_queries", optional=True)
         wp = self.word_penalty
         if isinstance(wp, bool) or not isinstance(wp, (int, float)) or not 0 <= wp < 1:
             raise ValueError(f"word_penalty must be a number in [0, 1), got {wp!r}")
@@ -314,19 +305,12 @@ class GuidedInverter(Params, LMSearchMixin):
         """
         self._check_params()
         self._setup()
-        dim = int(self.embedder_.dim)
-        arr = np.asarray(X)
-        if arr.ndim in (1, 2) and arr.dtype != object and arr.shape[-1] != dim:
-            raise ValueError(
-                f"GuidedInverter expects {dim}-dim embeddings from {self.embedder_.name!r}, got "
-                f"{arr.shape[-1]}: pass embeddings from that embedder, or give the embedder "
-                "that produced them"
-            )
-        targets = check_matrix(arr, what="X", dim=dim).astype(np.float64)
-        norms = np.linalg.norm(targets, axis=1, keepdims=True)
-        if (norms == 0).any():
-            raise ValueError("X has all-zero rows: a zero vector has no direction to match")
-        targets = targets / norms
+        targets = unit_targets(
+            X,
+            dim=int(self.embedder_.dim),
+            embedder_name=self.embedder_.name,
+            who="GuidedInverter",
+        )
         states = [TextState() for _ in range(len(targets))]
         if self._needs_vocabulary():
             words, vectors = self._vocabulary()

@@ -27,18 +27,17 @@ True
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from embedlens._utils import check_matrix, check_texts, progress_bar
+from embedlens._utils import check_int, check_matrix, check_texts, progress_bar, unit_targets
+from embedlens.models import pretrained_for
 from embedlens.params import Params
 from inversion._edits import Words, propose_edits
 from inversion._lexical import FUNCTION_WORDS
@@ -210,20 +209,12 @@ class SearchInverter(Params):
             "batch_size",
             "embed_batch_size",
         ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(getattr(self, name), name)
         for name in ("n_starts", "reorder_queries", "n_word_vectors"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+            check_int(getattr(self, name), name, minimum=0)
         tol = self.reorder_tolerance
         if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 <= tol < 1:
             raise ValueError(f"reorder_tolerance must be a number in [0, 1), got {tol!r}")
-        if isinstance(self.n_starts, bool) or not isinstance(self.n_starts, int | np.integer):
-            raise ValueError(f"n_starts must be an int >= 0, got {self.n_starts!r}")
-        if self.n_starts < 0:
-            raise ValueError(f"n_starts must be an int >= 0, got {self.n_starts!r}")
         limit = self.max_seconds
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0
@@ -248,26 +239,7 @@ class SearchInverter(Params):
         Runs before any costly set-up: a wrong file is refused before a single query.
         """
         emb = self._embedder()
-        dim = int(emb.dim)
-        arr = np.asarray(X)
-        if arr.dtype != object and arr.ndim == 1 and arr.shape[0] != dim:
-            raise ValueError(
-                f"X is 1-D with {arr.shape[0]} values: pass a 2-D array (n_vectors, {dim}); "
-                "reshape a single vector with x[None, :]"
-            )
-        if arr.dtype != object and arr.ndim == 2 and arr.shape[1] != dim:
-            raise ValueError(
-                f"X has {arr.shape[1]} columns but {emb.name!r} makes {dim}-dim vectors: pass "
-                "vectors from that embedder, or the embedder that made them"
-            )
-        targets = check_matrix(arr, what="X", dim=dim).astype(np.float64)
-        norms = np.linalg.norm(targets, axis=1, keepdims=True)
-        if (norms == 0).any():
-            row = int(np.flatnonzero(norms[:, 0] == 0)[0])
-            raise ValueError(
-                f"X has an all-zero row (first at row {row}): a zero vector has no text to find"
-            )
-        return targets / norms
+        return unit_targets(X, dim=int(emb.dim), embedder_name=emb.name, who="SearchInverter")
 
     def fit(
         self, aux_texts: Sequence[str] | None = None, *, aux_vectors: Any = None
@@ -283,9 +255,13 @@ class SearchInverter(Params):
             self.aux_texts = aux_texts
         emb = self._embedder()
         self.setup_queries_ = 0
+        aux = WordVectors([], np.zeros((0, int(emb.dim))))  # texts and their unit vectors
         if self.aux_texts is not None and len(self.aux_texts):
             texts = check_texts(self.aux_texts, what="aux_texts")
-            if aux_vectors is not None:
+            if aux_vectors is None:
+                aux = WordVectors.embed(texts, emb, batch_size=self.embed_batch_size)
+                self.setup_queries_ = len(aux)
+            else:
                 given = check_matrix(aux_vectors, what="aux_vectors", dim=int(emb.dim))
                 if len(given) != len(texts):
                     raise ValueError(
@@ -295,23 +271,8 @@ class SearchInverter(Params):
                 first: dict[str, int] = {}
                 for i, t in enumerate(texts):
                     first.setdefault(t, i)
-                texts = list(first)
-                vecs = np.asarray(given, np.float64)[[first[t] for t in texts]]
-            else:
-                texts = list(dict.fromkeys(texts))
-                vecs = np.asarray(emb.embed(texts, batch_size=self.embed_batch_size), np.float64)
-            if vecs.shape != (len(texts), int(emb.dim)) or not np.isfinite(vecs).all():
-                raise ValueError(
-                    f"embedder {emb.name!r} returned shape {vecs.shape} or non-finite values "
-                    f"for {len(texts)} auxiliary texts"
-                )
-            self.aux_texts_ = texts
-            self.aux_vectors_ = vecs / np.maximum(
-                np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12
-            )
-            self.setup_queries_ = 0 if aux_vectors is not None else len(texts)
-        else:
-            self.aux_texts_, self.aux_vectors_ = [], np.zeros((0, int(emb.dim)))
+                aux = WordVectors(list(first), given[list(first.values())])
+        self.aux_texts_, self.aux_vectors_ = aux.words, aux.vectors
         self.keywords_ = None if self.keywords is None else self._keyword_model()
         self.vocabulary_ = [] if self.keywords_ is None else list(self.keywords_.vocabulary_)
         self._index = {w: i for i, w in enumerate(self.vocabulary_)}
@@ -331,7 +292,7 @@ class SearchInverter(Params):
         table = WordVectors([], np.zeros((0, int(emb.dim))))
         if not self.n_word_vectors:
             return table
-        shipped = find_pretrained(emb, "words")
+        shipped = pretrained_for(emb, "words")
         if shipped is not None:
             table = WordVectors.load(shipped, embedder=emb)
         known = {w.casefold() for w in table.words}
@@ -350,7 +311,7 @@ class SearchInverter(Params):
 
         emb = self._embedder()
         if model == "auto":
-            found = find_pretrained(emb, "keywords")
+            found = pretrained_for(emb, "keywords")
             if found is not None:
                 return BagOfWordsAttack.from_pretrained(found, embedder=emb)
             if not self.aux_texts_:
@@ -502,11 +463,10 @@ class SearchInverter(Params):
             # the closest start, so a 40-word record is not whittled down to its keywords
             closest = max(parsed, key=lambda w: st.seen[w.render()])
             st.penalty = float(self.word_penalty) * min(1.0, _SHORT / max(1, len(closest)))
-            st.best = (-np.inf, -1.0, "")
             ranked = sorted(((self._adjusted(st, w), w) for w in parsed), key=lambda x: -x[0])
             st.beam = ranked[: self.beam_width]
-            if st.best[2] == "" or ranked[0][0] > st.best[0]:
-                st.best = (ranked[0][0], st.seen[ranked[0][1].render()], ranked[0][1].render())
+            top = ranked[0][1].render()
+            st.best = (ranked[0][0], st.seen[top], top)  # ranked again under this penalty
             self._refresh(st)
         refresh_after = max(1, self.patience // 3)
         while True:
@@ -612,20 +572,3 @@ class SearchInverter(Params):
             f"SearchInverter(embedder={emb!r}, max_queries={self.max_queries}, "
             f"beam_width={self.beam_width}, n_keywords={self.n_keywords})"
         )
-
-
-def find_pretrained(embedder: Any, kind: str) -> Path | None:
-    """The shipped ``*-<kind>`` artifact made for ``embedder`` (same fingerprint), if any."""
-    from embedlens.models import pretrained_names, pretrained_path
-
-    for name in pretrained_names():
-        if not name.endswith(f"-{kind}"):
-            continue
-        folder = pretrained_path(name)
-        try:
-            saved = json.loads((folder / "config.json").read_text(encoding="utf-8"))["embedder"]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if isinstance(saved, dict) and saved.get("fingerprint") == embedder.fingerprint:
-            return folder
-    return None

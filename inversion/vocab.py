@@ -51,7 +51,8 @@ def vocabulary_forms(texts: Iterable[str]) -> dict[str, int]:
 
 @dataclass
 class WordVectors:
-    """Words and their unit embeddings under one embedder (``vectors``: float64 rows)."""
+    """Words (or whole texts) and their unit embeddings under one embedder (``vectors``:
+    float64 rows): the shipped word tables, and the attacker's auxiliary texts."""
 
     words: list[str]
     vectors: np.ndarray
@@ -64,12 +65,12 @@ class WordVectors:
                 f"vectors must have one row per word: {len(self.words)} words, shape {arr.shape}"
             )
         if not np.isfinite(arr).all():
-            raise ValueError("word vectors hold NaN or inf: recompute them")
+            raise ValueError("the vectors hold NaN or inf: recompute them (or check the embedder)")
         self.vectors = arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
 
     @classmethod
     def embed(cls, words: Sequence[str], embedder: Any, *, batch_size: int = 256) -> WordVectors:
-        """Embed each word on its own (one query per word)."""
+        """Embed each distinct word (or text) on its own: one query each."""
         items = list(dict.fromkeys(words))
         if not items:
             return cls([], np.zeros((0, int(embedder.dim))), embedder_record(embedder))

@@ -15,8 +15,8 @@
 Importing this package is light: it loads :func:`audit` (whose module imports only the base)
 and its constants; everything else loads on first use. ``import embedlens`` imports it to bind
 ``embedlens.audit`` to the function (see ``embedlens/__init__.py``), so import the parts as
-``from embedlens.audit.result import AuditResult`` or ``from embedlens.audit import result``,
-never as ``import embedlens.audit.result``.
+``from embedlens.audit.result import AuditResult``, never as ``import embedlens.audit.result``
+(and, inside this package, never through the package itself: ``run`` is imported by it).
 
 Examples
 --------

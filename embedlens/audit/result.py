@@ -146,14 +146,14 @@ class AuditResult:
         """A plotly figure: ``"tradeoff"`` (utility vs leakage per defense, Pareto front
         marked; ``family`` keeps one defense kind), ``"leakage"`` (recovery per field and
         attack) or ``"attributes"`` (probe accuracy vs baseline)."""
-        from embedlens.audit import report
+        from embedlens.audit.report import attributes_figure, leakage_figure, tradeoff_figure
 
         if kind == "tradeoff":
-            return report.tradeoff_figure(self, family=family)
+            return tradeoff_figure(self, family=family)
         if kind == "leakage":
-            return report.leakage_figure(self)
+            return leakage_figure(self)
         if kind == "attributes":
-            return report.attributes_figure(self)
+            return attributes_figure(self)
         raise ValueError(f"unknown figure {kind!r}: use 'tradeoff', 'leakage' or 'attributes'")
 
     def to_html(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
@@ -163,9 +163,9 @@ class AuditResult:
         half-written report is ever left; an existing directory is refused unless
         ``overwrite=True``. Returns the path of ``index.html``.
         """
-        from embedlens.audit import report
+        from embedlens.audit.report import write_report
 
-        return report.write_report(self, out_dir, overwrite=overwrite)
+        return write_report(self, out_dir, overwrite=overwrite)
 
 
 def compare_results(a: AuditResult, b: AuditResult) -> list[dict[str, Any]]:

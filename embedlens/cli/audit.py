@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from embedlens._utils import torch_threads
 from embedlens.cli.common import add_flags, add_out, embedder_from_spec, from_args, refuse_existing
 
 __all__ = ["register", "run_audit_command"]
@@ -167,25 +168,22 @@ def run_audit_command(args: argparse.Namespace, *, overwrite: bool) -> int:
     def log(message: str) -> None:
         print(f"[{next(steps):2d}] {message}", flush=True)
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be at least 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, got {args.threads}")
     start = time.perf_counter()
     names = "engine seed records column attacker_corpus device bootstrap map_method"
-    result = audit(
-        embedder_from_spec(args.embedder),
-        args.corpus,
-        attacks=attacks,
-        defenses=defenses,
-        budget=budget,
-        cache=cache,
-        attack_options=_options(args.option),
-        log=log,
-        **from_args(args, names),
-    )
+    with torch_threads(args.threads):
+        result = audit(
+            embedder_from_spec(args.embedder),
+            args.corpus,
+            attacks=attacks,
+            defenses=defenses,
+            budget=budget,
+            cache=cache,
+            attack_options=_options(args.option),
+            log=log,
+            **from_args(args, names),
+        )
     page = result.to_html(out, overwrite=overwrite)
     print()
     print(result.summary["headline"])

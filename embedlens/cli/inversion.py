@@ -186,13 +186,13 @@ def _cmd_invert(args: argparse.Namespace) -> int:
         references = load_texts(args.corpus, limit=args.limit)
         X = emb.embed(references, batch_size=args.batch_size, progress=True)
     with torch_threads(args.threads):
-        texts, inv = _decode(args, emb, X, inv)
+        texts, queries, cosines = _decode(args, emb, X, inv)
     rows = [
         {"index": i, "text": t, "queries": int(q)}
-        for i, (t, q) in enumerate(zip(texts, inv.queries_, strict=True))
+        for i, (t, q) in enumerate(zip(texts, queries, strict=True))
     ]
-    if hasattr(inv, "cosines_"):
-        for row, cos in zip(rows, inv.cosines_, strict=True):
+    if cosines is not None:
+        for row, cos in zip(rows, cosines, strict=True):
             row["cosine"] = float(cos)
     if references is not None:
         from inversion import evaluate
@@ -204,13 +204,16 @@ def _cmd_invert(args: argparse.Namespace) -> int:
         print(f"scores against the true texts: {summary}")
     write_jsonl(out, rows)
     asked = args.steps or not args.inverter
-    cost = f", {inv.queries_.mean():.1f} embedder queries per text" if asked else ""
+    cost = f", {np.mean(queries):.1f} embedder queries per text" if asked else ""
     print(f"inverted {len(texts)} vectors -> {out}{cost}")
     return 0
 
 
-def _decode(args: argparse.Namespace, emb: Any, X: np.ndarray, inv: Any) -> tuple[list[str], Any]:
-    """Run the chosen attack on ``X``; returns the texts and the attack (with ``queries_``)."""
+def _decode(
+    args: argparse.Namespace, emb: Any, X: np.ndarray, inv: Any
+) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+    """Run the chosen attack on ``X``: the texts, queries per text and (when the attack
+    measured them) the cosines to the targets."""
     if inv is not None:
         corrector = None
         if args.corrector:
@@ -218,7 +221,8 @@ def _decode(args: argparse.Namespace, emb: Any, X: np.ndarray, inv: Any) -> tupl
 
             corrector = Corrector.from_pretrained(args.corrector, inverter=inv)
         names = "num_beams batch_size steps beam_width"
-        return inv.invert(X, progress=True, corrector=corrector, **from_args(args, names)), inv
+        texts = inv.invert(X, progress=True, corrector=corrector, **from_args(args, names))
+        return texts, inv.queries_, None
     if args.zero_shot:
         from inversion import GuidedInverter
 
@@ -232,14 +236,18 @@ def _decode(args: argparse.Namespace, emb: Any, X: np.ndarray, inv: Any) -> tupl
         )
         texts = guided.prepare().invert(X)
         print(f"zero-shot: a vocabulary of {guided.vocabulary_queries_} words embedded once")
-        return texts, guided
+        return texts, guided.queries_, guided.cosines_
     from embedlens.data import load_texts
-    from inversion import SearchInverter
+    from inversion import invert
 
-    search = SearchInverter(emb, progress=True, **from_args(args, "max_queries max_seconds"))
-    targets = search.check_vectors(X)  # before the set-up, which costs queries
     aux = load_texts(args.aux, limit=args.aux_limit) if args.aux else None
-    search.fit(aux)
-    texts = search.invert(targets)
-    print(f"search: {search.setup_queries_} queries once for the auxiliary texts and words")
-    return texts, search
+    found = invert(
+        X,
+        emb,
+        aux_texts=aux,
+        progress=True,
+        return_details=True,
+        **from_args(args, "max_queries max_seconds"),
+    )
+    print(f"search: {found.setup_queries} queries once for the auxiliary texts and words")
+    return found.texts, found.queries, found.cosines

@@ -268,7 +268,7 @@ def test_shipped_artifacts_are_small_fp16_and_carded():
 @pytest.mark.slow
 def test_shipped_minilm_keywords_load_by_fingerprint():
     from embedlens import load_embedder
-    from inversion.search import find_pretrained
+    from embedlens.models import pretrained_for as find_pretrained
 
     emb = load_embedder("minilm")
     folder = find_pretrained(emb, "keywords")
