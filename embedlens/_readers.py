@@ -1,7 +1,9 @@
 """File readers behind :func:`embedlens.data.load_texts`: .txt, .jsonl, .csv and .parquet.
 
 Every reader returns the non-blank texts of one file and raises a ``ValueError`` naming the
-file and the problem when the file is not what its extension says. pyarrow is imported only
+file and the problem when the file is not what its extension says. Without ``column``, a table's
+text column is the first one named as in :data:`TEXT_COLUMNS`; failing that, its only column that
+holds text, with a warning naming it; with several such columns, ``column`` is required. pyarrow is imported only
 when a .parquet file is read.
 """
 
@@ -115,6 +117,16 @@ def _pick_column(columns: Sequence[str], string_columns: Sequence[str], path: Pa
         if name in lowered:
             return lowered[name]
     if len(string_columns) == 1:
+        # never silently: the only text column is used, and the log says which one
+        logger.warning(
+            "%s has no column named %s: reading the texts from its only text column %r "
+            "(pass column=%r, or --column %s, to choose it explicitly)",
+            path,
+            "/".join(TEXT_COLUMNS),
+            string_columns[0],
+            string_columns[0],
+            string_columns[0],
+        )
         return string_columns[0]
     reason = (
         f"several text-like columns {list(string_columns)}"

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -49,6 +49,10 @@ def check_matrix(X: Any, *, what: str = "X", dim: int | None = None) -> np.ndarr
     arr = np.asarray(X)
     if arr.dtype == object:
         raise TypeError(f"{what} must be a numeric array, got ragged or non-numeric data")
+    if arr.dtype.kind not in "biuf":  # text, bytes, complex, dates, records
+        raise TypeError(
+            f"{what} must be a real numeric array, got dtype {arr.dtype}: pass float vectors"
+        )
     if arr.ndim == 1 and dim is not None and arr.shape[0] == dim:
         arr = arr[None, :]
     if arr.ndim != 2:
@@ -141,19 +145,50 @@ def progress_bar(
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike[str], *, markers: Sequence[str] | None = None
+) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
-    Works for files and directories: whatever the block writes at the temporary path replaces
-    ``path`` in one rename, so a crash never leaves a half-written artifact.
+    Works for files and folders: whatever the block writes at the temporary path replaces
+    ``path`` in one rename, so a crash never leaves a half-written artifact. What is already at
+    ``path`` is replaced only when embedlens may replace it (:func:`check_replaceable`): a file
+    by a file, and a folder by a folder only when the old one is empty or was written by
+    embedlens, that is, it holds every one of ``markers`` (``None``: every entry of the old
+    folder is one the new folder writes again). Anything else raises before ``path`` is touched,
+    and the new output is discarded.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "notes.txt"
+    >>> with atomic_path(out) as tmp:
+    ...     _ = tmp.write_text("hello", encoding="utf-8")
+    >>> out.read_text(encoding="utf-8")
+    'hello'
     """
-    target = Path(path)
+    target = Path(os.path.abspath(os.fspath(path)))
+    _refuse_working_folder(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     work = tmp / target.name
     try:
         yield work
-        if target.is_dir() and not target.is_symlink():
+        kind: Literal["file", "folder"] = (
+            "folder" if work.is_dir() and not work.is_symlink() else "file"
+        )
+        if markers is None and kind == "folder" and target.is_dir() and not target.is_symlink():
+            new = {p.name for p in work.iterdir()}
+            foreign = sorted(p.name for p in target.iterdir() if p.name not in new)
+            if foreign:
+                raise FileExistsError(
+                    f"{str(target)!r} holds {len(foreign)} entries embedlens would not write "
+                    f"again (e.g. {foreign[0]!r}): embedlens replaces only a folder it wrote "
+                    "itself; choose a new path, or move that folder away yourself"
+                )
+        else:
+            check_replaceable(target, kind=kind, markers=markers or ())
+        if kind == "folder" and target.is_dir() and not target.is_symlink():
             old = Path(
                 tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
             )
@@ -164,6 +199,78 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             os.replace(work, target)
     finally:
         _rmtree(tmp)
+
+
+def check_replaceable(
+    path: str | os.PathLike[str],
+    *,
+    kind: Literal["file", "folder"],
+    markers: Sequence[str] = (),
+) -> Path:
+    """Raise unless a ``kind`` written at ``path`` may replace what is there; return the path.
+
+    Nothing there: fine. A file (or a link to one) may be replaced by a file. A folder may be
+    replaced by a folder only when it is empty or holds every one of ``markers`` (the files
+    embedlens writes into such a folder, e.g. ``result.json`` and ``index.html`` of a report):
+    then embedlens wrote it. A folder is never replaced by a file nor a file by a folder, and the
+    current folder (or one above it) is never replaced.
+
+    Raises
+    ------
+    FileExistsError
+        For a folder embedlens did not write, or the current folder.
+    IsADirectoryError, NotADirectoryError
+        For a folder where a file goes, or a file where a folder goes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_replaceable(Path(tempfile.mkdtemp()) / "new", kind="folder").name
+    'new'
+    """
+    target = Path(os.path.abspath(os.fspath(path)))
+    _refuse_working_folder(target)
+    if not os.path.lexists(target):
+        return target
+    shown = repr(str(path))
+    if kind == "file":
+        if target.is_dir():
+            raise IsADirectoryError(
+                f"{shown} is a folder: embedlens never replaces a folder by a file; "
+                "pass a file name that is free (or a file embedlens wrote)"
+            )
+        if not target.is_file():
+            raise FileExistsError(f"{shown} exists and is not a regular file: pass another path")
+        return target
+    if target.is_symlink() or not target.is_dir():
+        raise NotADirectoryError(
+            f"{shown} is a file: embedlens never replaces a file by a folder; "
+            "pass a folder name that is free (or a folder embedlens wrote)"
+        )
+    if not any(target.iterdir()):
+        return target
+    missing = [m for m in markers if not (target / m).is_file()]
+    if missing or not markers:
+        wanted = " and ".join(map(repr, markers)) if markers else "its own files"
+        raise FileExistsError(
+            f"{shown} is a folder embedlens did not write (it lacks {wanted}): embedlens "
+            "replaces only a folder it wrote itself; pass a new folder, or move that one away "
+            "yourself"
+        )
+    return target
+
+
+def _refuse_working_folder(target: Path) -> None:
+    """Raise ``FileExistsError`` when ``target`` is the current folder or a folder above it."""
+    try:
+        here = Path.cwd()
+    except OSError:  # the current folder was removed: nothing to protect
+        return
+    if target == here or target in here.parents:
+        raise FileExistsError(
+            f"{str(target)!r} is the current folder (or holds it): embedlens never replaces "
+            "it; pass a new folder such as ./report"
+        )
 
 
 def _rmtree(path: Path) -> None:

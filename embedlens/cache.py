@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS vectors (
     PRIMARY KEY (fingerprint, key)
 ) WITHOUT ROWID
 """
+_COLUMNS = ("fingerprint", "key", "dim", "vector")
 _CHUNK = 500  # SQLite's default limit on bound parameters is 999 (older builds)
 
 
@@ -51,16 +52,42 @@ class EmbeddingCache:
             self.path = self.path / "embeddings.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        existed = self.path.is_file() and self.path.stat().st_size > 0
+        self._conn = sqlite3.connect(self.path, check_same_thread=False)
         try:
-            self._conn = sqlite3.connect(self.path, check_same_thread=False)
+            if existed:  # read only: another application's database is left exactly as it was
+                self._check_is_cache()
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(_SCHEMA)
             self._conn.commit()
         except sqlite3.DatabaseError as err:
+            self._conn.close()
             raise ValueError(
                 f"{str(self.path)!r} is not an embedlens cache (SQLite said: {err}): "
                 "pass a new path or delete the file"
             ) from err
+        except ValueError:
+            self._conn.close()
+            raise
+
+    def _check_is_cache(self) -> None:
+        """Raise ``ValueError`` unless the open database is empty or holds only the cache's
+        ``vectors`` table, with its columns."""
+        tables = [
+            row[0]
+            for row in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+            ).fetchall()
+        ]
+        if not tables:
+            return
+        columns = [row[1] for row in self._conn.execute("PRAGMA table_info(vectors)").fetchall()]
+        if tables != ["vectors"] or columns != list(_COLUMNS):
+            raise ValueError(
+                f"{str(self.path)!r} is a SQLite database but not an embedlens cache (it holds "
+                f"{len(tables)} other table(s)): it was left unchanged; pass a new path for the "
+                "cache"
+            )
 
     @staticmethod
     def _key(text: str) -> bytes:

@@ -10,10 +10,12 @@ refuses an embedder whose fingerprint differs from the one trained for
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from embedlens._version import __version__
 
@@ -26,8 +28,11 @@ __all__ = [
     "WEIGHTS_FILE",
     "artifact_config",
     "check_embedder",
+    "config_entries",
     "copy_parameters",
     "embedder_record",
+    "load_weights",
+    "path_inside",
     "read_config",
     "resolve_dir",
     "resolve_saved_embedder",
@@ -168,3 +173,98 @@ def copy_parameters(
     with torch.no_grad():
         for k, p in params.items():
             p.copy_(saved[k].to(p.device, p.dtype))
+
+
+@contextlib.contextmanager
+def config_entries(root: Path) -> Iterator[None]:
+    """Read the entries of a saved model's ``config.json`` and weights inside this block: a
+    missing or malformed entry raises a ``ValueError`` naming the folder and the entry, not a
+    bare ``KeyError``.
+
+    Examples
+    --------
+    >>> with config_entries(Path("model")):  # doctest: +SKIP
+    ...     params = config["params"]
+    """
+    files = f"{CONFIG_FILE} or {WEIGHTS_FILE}"
+    try:
+        yield
+    except KeyError as err:
+        raise ValueError(
+            f"{str(root)!r} is not a complete saved model: {files} has no "
+            f"{err.args[0]!r} entry (damaged, or not written by embedlens); save the model again"
+        ) from None
+    except (TypeError, IndexError, AttributeError) as err:
+        raise ValueError(
+            f"{str(root)!r} is not a complete saved model: a malformed entry in {files} "
+            f"({type(err).__name__}: {err}); save the model again"
+        ) from None
+
+
+def path_inside(root: Path, stored: Any, *, entry: str) -> Path:
+    """``root / stored`` for a path read from an artifact's ``config.json``, refused unless it
+    names a folder or file inside ``root``.
+
+    An artifact never points outside itself: an absolute path, ``~``, ``..`` that climbs out,
+    or a link that leads out raises ``ValueError`` naming the entry (and never lists what lies
+    at the foreign path).
+    """
+    file = str(root / CONFIG_FILE)
+    if not isinstance(stored, str) or not stored.strip():
+        raise ValueError(
+            f"{file!r}: {entry} must be a path inside the model folder, got {stored!r}"
+        )
+    refused = ValueError(
+        f"{file!r}: {entry} {stored[:80]!r} points outside the model folder: a saved model "
+        "reads only its own files; save the model again, or pass the part yourself"
+    )
+    if os.path.isabs(stored) or stored.startswith("~") or "\0" in stored:
+        raise refused
+    base = root.resolve()
+    resolved = (root / stored).resolve()
+    if resolved == base or base not in resolved.parents:
+        raise refused
+    return resolved
+
+
+def load_weights(
+    root: Path, *, framework: Literal["pt", "numpy"] = "pt", file: str = WEIGHTS_FILE
+) -> dict[str, Any]:
+    """The tensors of ``root/file`` (safetensors: nothing is unpickled), all finite.
+
+    Raises ``ValueError`` naming the file for a file that is not safetensors (a damaged header,
+    a truncated body) and for a floating tensor that holds NaN or inf (a damaged or tampered
+    artifact would otherwise load and decode nothing).
+    """
+    from safetensors import SafetensorError
+
+    path = root / file
+    try:
+        if framework == "pt":
+            from safetensors.torch import load_file
+        else:
+            from safetensors.numpy import load_file  # type: ignore[assignment]
+        tensors: dict[str, Any] = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise ValueError(
+            f"{str(path)!r} is not a readable safetensors file ({type(err).__name__}: {err}): "
+            "the file is damaged; save the model again"
+        ) from None
+    for name, tensor in tensors.items():
+        if not _finite(tensor):
+            raise ValueError(
+                f"{str(path)!r}: tensor {name!r} holds NaN or inf values: the artifact is "
+                "damaged or was tampered with; save the model again or use a trusted copy"
+            )
+    return tensors
+
+
+def _finite(tensor: Any) -> bool:
+    """Whether every value of a floating torch tensor or numpy array is finite (others: True)."""
+    import numpy as np
+
+    if isinstance(tensor, np.ndarray):
+        return tensor.dtype.kind != "f" or bool(np.isfinite(tensor).all())
+    import torch
+
+    return not tensor.is_floating_point() or bool(torch.isfinite(tensor).all())

@@ -36,7 +36,15 @@ import numpy as np
 
 from embedlens._utils import atomic_path, check_matrix, check_texts
 from embedlens.params import Params
-from embedlens.saving import CONFIG_FILE, WEIGHTS_FILE, artifact_config, read_config, resolve_dir
+from embedlens.saving import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    artifact_config,
+    config_entries,
+    load_weights,
+    read_config,
+    resolve_dir,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -241,20 +249,19 @@ class Alignment(Params):
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike[str]) -> Alignment:
         """Load an alignment written by :meth:`save_pretrained`."""
-        from safetensors.numpy import load_file
-
         root = resolve_dir(path)
         config = read_config(root, "Alignment")
-        weights = load_file(str(root / WEIGHTS_FILE))
-        out = cls(**config["params"])
-        out.W_, out.mean_src_, out.mean_tgt_ = (
-            weights["W"],
-            weights["mean_src"],
-            weights["mean_tgt"],
-        )
-        out.alpha_ = float(config["alpha_"])
-        out.n_pairs_ = int(config["n_pairs_"])
-        out.target_unit_norm_ = bool(config["target_unit_norm_"])
+        weights = load_weights(root, framework="numpy")
+        with config_entries(root):
+            out = cls(**config["params"])
+            out.W_, out.mean_src_, out.mean_tgt_ = (
+                weights["W"],
+                weights["mean_src"],
+                weights["mean_tgt"],
+            )
+            out.alpha_ = float(config["alpha_"])
+            out.n_pairs_ = int(config["n_pairs_"])
+            out.target_unit_norm_ = bool(config["target_unit_norm_"])
         return out
 
     def __repr__(self) -> str:

@@ -28,7 +28,9 @@ from embedlens.saving import (
     WEIGHTS_FILE,
     artifact_config,
     check_embedder,
+    config_entries,
     embedder_record,
+    load_weights,
     read_config,
     resolve_dir,
 )
@@ -441,20 +443,26 @@ class BagOfWordsAttack(Params):
         saved = config.get("embedder")
         if embedder is not None and saved is not None:
             check_embedder(saved, embedder, folder)
-        weights = folder / WEIGHTS_FILE
-        from safetensors.torch import load_file
-
-        tensors = load_file(str(weights))
-        attack = cls(**config["params"], embedder=embedder)
-        attack.vocabulary_ = list(config["vocabulary"])
-        attack._index = {w: i for i, w in enumerate(attack.vocabulary_)}
-        attack.n_features_in_ = int(config["input_dim"])
-        attack.mean_ = tensors.pop("input.mean").float().numpy()
-        attack.scale_ = np.float32(tensors.pop("input.scale").float().item())
-        model = attack._build(attack.n_features_in_, len(attack.vocabulary_))
-        model.load_state_dict({k.removeprefix("model."): v.float() for k, v in tensors.items()})
-        attack.model_ = model.eval()
-        attack.loss_ = float(config.get("loss", float("nan")))
+        tensors = load_weights(folder)
+        with config_entries(folder):
+            attack = cls(**config["params"], embedder=embedder)
+            attack.vocabulary_ = list(config["vocabulary"])
+            attack._index = {w: i for i, w in enumerate(attack.vocabulary_)}
+            attack.n_features_in_ = int(config["input_dim"])
+            attack.mean_ = tensors.pop("input.mean").float().numpy()
+            attack.scale_ = np.float32(tensors.pop("input.scale").float().item())
+            model = attack._build(attack.n_features_in_, len(attack.vocabulary_))
+            try:
+                model.load_state_dict(
+                    {k.removeprefix("model."): v.float() for k, v in tensors.items()}
+                )
+            except RuntimeError as err:  # torch: missing/unexpected keys or wrong shapes
+                raise ValueError(
+                    f"{str(folder / WEIGHTS_FILE)!r} does not fit the saved settings "
+                    f"({str(err).splitlines()[0]}): save the attack again"
+                ) from None
+            attack.model_ = model.eval()
+            attack.loss_ = float(config.get("loss", float("nan")))
         attack.embedder_info_ = saved
         return attack
 

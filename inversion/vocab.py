@@ -24,7 +24,9 @@ from embedlens.saving import (
     WEIGHTS_FILE,
     artifact_config,
     check_embedder,
+    config_entries,
     embedder_record,
+    load_weights,
     read_config,
     resolve_dir,
 )
@@ -120,15 +122,15 @@ class WordVectors:
     def load(cls, path: str | os.PathLike[str], *, embedder: Any = None) -> WordVectors:
         """Load a table saved by :meth:`save`; ``embedder``, when given, must be the one it was
         made with."""
-        from safetensors.numpy import load_file
-
         folder = resolve_dir(path)
         config = read_config(folder, "WordVectors")
         saved = config.get("embedder")
-        if embedder is not None and saved is not None:
-            check_embedder(saved, embedder, folder)
-        vectors = load_file(str(folder / WEIGHTS_FILE))["vectors"].astype(np.float64)
-        return cls(list(config["words"]), vectors, saved)
+        weights = load_weights(folder, framework="numpy")
+        with config_entries(folder):
+            if embedder is not None and saved is not None:
+                check_embedder(saved, embedder, folder)
+            vectors = weights["vectors"].astype(np.float64)
+            return cls(list(config["words"]), vectors, saved)
 
 
 class BigramModel:

@@ -35,6 +35,7 @@ __all__ = [
     "AttackRun",
     "AttackSpec",
     "Budget",
+    "attack_kind",
     "parse_attacks",
     "parse_budget",
     "run_attack",
@@ -100,6 +101,22 @@ class AttackSpec:
         return _COST[self.kind]
 
 
+def attack_kind(name: str) -> str:
+    """The kind an attack name stands for (aliases resolved, any ``:ARG`` dropped).
+
+    Raises ``ValueError`` for a name that is no attack.
+
+    Examples
+    --------
+    >>> attack_kind("nn")
+    'nearest-neighbour'
+    """
+    kind = _ALIASES.get(name.strip().partition(":")[0], name.strip().partition(":")[0])
+    if kind not in ATTACK_KINDS:
+        raise ValueError(f"unknown attack {name.strip()!r}: valid attacks are {_VALID}")
+    return kind
+
+
 def parse_attacks(names: Sequence[str] | str) -> list[AttackSpec]:
     """Parse attack names (comma-separated or a list), cheapest first; unknown ones raise.
 
@@ -121,7 +138,11 @@ def parse_attacks(names: Sequence[str] | str) -> list[AttackSpec]:
             raise ValueError(
                 "attack 'inverter' needs the directory of a trained inverter: inverter:PATH"
             )
-        if kind == "train-inverter" and arg and not arg.isdigit():
+        if (
+            kind == "train-inverter"
+            and arg
+            and not (re.fullmatch(r"[0-9]{1,9}", arg) and int(arg) > 0)
+        ):
             raise ValueError(f"attack {raw!r}: the number of steps must be a positive integer")
         if kind in ("nearest-neighbour", "bag-of-words", "search", "guided") and arg:
             raise ValueError(f"attack {raw!r} takes no argument: write {kind!r}")
@@ -180,23 +201,32 @@ def parse_budget(budget: Any) -> Budget:
     if budget is None or isinstance(budget, Budget):
         return budget if isinstance(budget, Budget) else Budget()
     if isinstance(budget, (int, float)) and not isinstance(budget, bool):
-        if not budget > 0:
-            raise ValueError(f"budget must be > 0 seconds, got {budget}")
-        return Budget(seconds=float(budget))
+        try:
+            seconds = float(budget)
+        except OverflowError:  # an int beyond any float
+            seconds = float("inf")
+        if not 0 < seconds < float("inf"):
+            raise ValueError(f"budget must be a finite number of seconds > 0, got {budget!r}")
+        return Budget(seconds=seconds)
     if not isinstance(budget, str):
         raise TypeError(f"budget must be seconds or text like '10m' or '5000q', got {budget!r}")
     out = Budget()
+    bad = ValueError(
+        f"cannot read the budget {budget[:80]!r}: write a time such as '10m', '90s' or "
+        "'1h', a query count such as '5000q', or both: '10m,5000q'"
+    )
     for part in budget.replace(" ", "").lower().split(","):
-        m = re.fullmatch(r"(\d+(?:\.\d+)?)(s|sec|m|min|h|q|queries)?", part)
+        m = re.fullmatch(r"([0-9]{1,12}(?:\.[0-9]{1,12})?)(s|sec|m|min|h|q|queries)?", part)
         if m is None or not float(m.group(1)) > 0:
-            raise ValueError(
-                f"cannot read the budget {budget!r}: write a time such as '10m', '90s' or "
-                "'1h', a query count such as '5000q', or both: '10m,5000q'"
-            )
+            raise bad
         unit = m.group(2) or "s"
         if unit in ("q", "queries"):
+            if out.queries is not None or not float(m.group(1)).is_integer():
+                raise bad  # two query counts, or a fraction of a query
             out.queries = int(float(m.group(1)))
         else:
+            if out.seconds is not None:
+                raise bad  # two times
             out.seconds = float(m.group(1)) * _UNITS[unit]
     return out
 

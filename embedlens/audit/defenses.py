@@ -27,6 +27,7 @@ the defenses that no other beats on both leakage and utility.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -133,10 +134,14 @@ def parse_defenses(
 
 
 def _number(raw: str, arg: str) -> float:
+    """``arg`` as a finite number, or a ``ValueError`` naming the defense ``raw``."""
     try:
-        return float(arg)
+        value = float(arg)
     except ValueError:
         raise ValueError(f"defense {raw!r}: {arg!r} is not a number; valid: {_VALID}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"defense {raw!r}: {arg!r} is not a finite number; valid: {_VALID}")
+    return value
 
 
 class Defense(Params):

@@ -34,6 +34,13 @@ class AuditNumbers(Protocol):
 _FAMILY_ORDER = ("noise", "truncate", "int8", "binary", "leace")
 
 
+def _plotly_text(text: str) -> str:
+    """A label from the data (a label or field name, a defense such as ``leace:ATTR``, an
+    attack such as ``inverter:PATH``) escaped for plotly, which renders a few HTML tags:
+    ``&``, ``<``, ``>`` as entities, quotes as they are (plotly shows ``&quot;`` literally)."""
+    return html.escape(text, quote=False)
+
+
 def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
     """Retrieval recall@10 against leakage for every defense, the Pareto front marked.
 
@@ -67,7 +74,7 @@ def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
                 mode="lines+markers",
                 name=kind,
                 legendgroup=kind,
-                text=[d["name"] for d in line],
+                text=[_plotly_text(d["name"]) for d in line],
                 hovertemplate="%{text}<br>leakage %{x:.3f}<br>recall@10 %{y:.3f}<extra></extra>",
             )
         )
@@ -80,7 +87,7 @@ def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
                 marker={"symbol": "circle-open", "size": 9},
                 name=f"{kind} (non-adaptive)",
                 legendgroup=kind,
-                text=[d["name"] for d in hollow],
+                text=[_plotly_text(d["name"]) for d in hollow],
                 hovertemplate="%{text} non-adaptive<br>leakage %{x:.3f}<extra></extra>",
             )
         )
@@ -95,7 +102,7 @@ def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
             line={"dash": "dash", "color": "black", "width": 1},
             marker={"symbol": "star", "size": 12, "color": "gold", "line": {"width": 1}},
             name="Pareto front",
-            text=[d["name"] for d in ordered],
+            text=[_plotly_text(d["name"]) for d in ordered],
             hovertemplate="Pareto: %{text}<extra></extra>",
         )
     )
@@ -118,7 +125,8 @@ def leakage_figure(result: AuditNumbers) -> Any:
             continue
         names = list(att["fields"])
         rates = [att["fields"][k]["rate"] for k in names]
-        bar: dict[str, Any] = {"x": names, "y": rates, "name": name}
+        shown = [_plotly_text(str(k)) for k in names]
+        bar: dict[str, Any] = {"x": shown, "y": rates, "name": _plotly_text(name)}
         cis = [att["fields"][k].get("ci") for k in names]
         if all(ci is not None for ci in cis):
             bar["error_y"] = {
@@ -136,7 +144,11 @@ def attributes_figure(result: AuditNumbers) -> Any:
     """Probe accuracy per sensitive attribute next to the majority baseline."""
     rows = {k: v for k, v in result.attributes.items() if "accuracy" in v}
     bars = [
-        {"x": list(rows), "y": [r[key] for r in rows.values()], "name": name}
+        {
+            "x": [_plotly_text(str(k)) for k in rows],
+            "y": [r[key] for r in rows.values()],
+            "name": name,
+        }
         for key, name in (("accuracy", "linear probe"), ("baseline", "majority baseline"))
     ]
     return _bar_groups(bars, "Attribute inference from the vectors", "accuracy (5-fold)", 380)
@@ -183,8 +195,10 @@ def map_figure(result: AuditNumbers, *, hover_chars: int = 400) -> Any:
         flat = " ".join(str(text).split())
         if len(flat) > hover_chars:
             flat = flat[: hover_chars - 1].rstrip() + "…"
-        body = "<br>".join(html.escape(line, quote=False) for line in textwrap.wrap(flat, 60))
-        head = f"<b>#{i}</b> · leakage: {leak:.3g} · best attack: {html.escape(attack or '(none)')}"
+        body = "<br>".join(_plotly_text(line) for line in textwrap.wrap(flat, 60))
+        head = (
+            f"<b>#{i}</b> · leakage: {leak:.3g} · best attack: {_plotly_text(attack or '(none)')}"
+        )
         hover.append(f"{head}<br>{body}")
     fig = go.Figure(
         go.Scattergl(

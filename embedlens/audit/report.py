@@ -31,6 +31,7 @@ from embedlens.audit.figures import (
 )
 
 __all__ = [
+    "REPORT_FILES",
     "attributes_figure",
     "fmt",
     "leakage_figure",
@@ -40,6 +41,9 @@ __all__ = [
     "tradeoff_figure",
     "write_report",
 ]
+
+#: the files every report folder holds: a folder with both is one embedlens wrote
+REPORT_FILES: tuple[str, ...] = ("result.json", "index.html")
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;
@@ -379,18 +383,19 @@ def write_report(
 ) -> Path:
     """Write ``index.html`` and ``result.json`` to ``out_dir`` atomically; returns index.html.
 
-    Raises ``FileExistsError`` when ``out_dir`` exists and ``overwrite`` is False.
+    Raises ``FileExistsError`` when ``out_dir`` exists and ``overwrite`` is False. With
+    ``overwrite=True`` only an empty folder or an earlier report (a folder holding
+    :data:`REPORT_FILES`) is replaced; anything else is refused before a byte is written.
     """
-    from embedlens._utils import atomic_path
+    from embedlens._utils import atomic_path, check_replaceable
 
     target = Path(out_dir)
-    if target.exists() and not overwrite:
+    if os.path.lexists(target) and not overwrite:
         raise FileExistsError(f"{target} exists: pass --overwrite (overwrite=True) to replace it")
-    if target.exists() and not target.is_dir():
-        raise NotADirectoryError(f"{target} is a file, not a report directory: choose another path")
+    check_replaceable(target, kind="folder", markers=REPORT_FILES)
     page = render_html(result)
     data = result.to_json()
-    with atomic_path(target) as tmp:
+    with atomic_path(target, markers=REPORT_FILES) as tmp:
         tmp.mkdir(parents=True)
         (tmp / "result.json").write_text(data, encoding="utf-8")
         (tmp / "index.html").write_text(page, encoding="utf-8")

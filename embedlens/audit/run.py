@@ -104,7 +104,9 @@ def audit(
         what it embedded, and a re-run resumes from there.
     attack_options
         Per attack kind, keyword arguments of its class, e.g.
-        ``{"guided": {"beam_width": 2}, "train-inverter": {"decoder": "smollm2"}}``.
+        ``{"guided": {"beam_width": 2}, "train-inverter": {"decoder": "smollm2"}}``. Options
+        for an attack this audit does not run (in ``attacks`` or ``defense_attacks``) are
+        refused, so a mistyped name never goes unnoticed.
     defense_attacks
         The attacks retrained against each defense (trainable ones only).
     bootstrap
@@ -159,6 +161,7 @@ def audit(
     adaptive_specs = [
         s for s in parse_attacks(list(defense_attacks) or ["nn"]) if s.kind in TRAINABLE
     ]
+    options = check_attack_options(attack_options, [*specs, *adaptive_specs])
     plan = parse_budget(budget)
     victims, own, split_note = _corpora(corpus, attacker_corpus, records, column, seed)
     names = defenses
@@ -203,7 +206,7 @@ def audit(
             seed=seed,
             device=device,
             progress=progress,
-            options=dict(attack_options or {}),
+            options=options,
         )
         t = time.perf_counter()
         attack_results, fitted = run_attacks(
@@ -257,6 +260,49 @@ def audit(
 
 
 # --------------------------------------------------------------------------- inputs
+
+
+def check_attack_options(options: Any, running: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """``attack_options`` keyed by attack kind (aliases such as ``"nn"`` resolved), checked.
+
+    Raises ``TypeError`` for options that are not a mapping of mappings with string keys, and
+    ``ValueError`` for an unknown attack, an attack not in ``running`` (the
+    :class:`~embedlens.audit.attacks.AttackSpec` s the audit runs) or a key that is not a
+    keyword name.
+    """
+    from embedlens.audit.attacks import attack_kind
+
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(
+            f"attack_options must map attack names to keyword dicts, got {type(options).__name__}"
+        )
+    kinds = sorted({s.kind for s in running})
+    out: dict[str, dict[str, Any]] = {}
+    for name, opts in options.items():
+        if not isinstance(name, str):
+            raise TypeError(f"attack_options keys must be attack names, got {name!r}")
+        kind = attack_kind(name)
+        if kind not in kinds:
+            raise ValueError(
+                f"options were given for the attack {name!r} (--option {name}.KEY=VALUE), but "
+                f"this audit does not run it (it runs {', '.join(kinds)}): add it to the "
+                "attacks, or drop the option"
+            )
+        if not isinstance(opts, Mapping):
+            raise TypeError(
+                f"attack_options[{name!r}] must be a dict of keyword arguments, got "
+                f"{type(opts).__name__}"
+            )
+        for key in opts:
+            if not isinstance(key, str) or not key.isidentifier():
+                raise ValueError(
+                    f"attack_options[{name!r}] has the key {key!r}, which is not a keyword "
+                    "argument name: write e.g. beam_width"
+                )
+        out.setdefault(kind, {}).update(opts)
+    return out
 
 
 def _load(source: Any, records: int | None, column: str | None, seed: int) -> Corpus:

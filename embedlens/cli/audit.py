@@ -136,13 +136,13 @@ def _options(pairs: list[str]) -> dict[str, dict[str, Any]]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         kind, dot, name = key.partition(".")
-        if not sep or not dot or not kind or not name:
+        if not sep or not dot or not kind or not name.isidentifier():
             raise ValueError(
                 f"--option {pair!r} is not ATTACK.KEY=VALUE: write e.g. guided.beam_width=2"
             )
         try:
             value: Any = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON (or absurdly deep): the text itself
             value = raw
         out.setdefault(kind, {})[name] = value
     return out
@@ -151,10 +151,12 @@ def _options(pairs: list[str]) -> dict[str, dict[str, Any]]:
 def run_audit_command(args: argparse.Namespace, *, overwrite: bool) -> int:
     """Run the audit an ``audit``/``demo`` namespace describes; print the stages and summary."""
     from embedlens.audit import audit
+    from embedlens.audit.report import REPORT_FILES
     from embedlens.models import cache_dir
 
     out = Path(args.out)
-    refuse_existing(out, overwrite)
+    # checked before any work: a wrong --out fails now, not after the whole audit
+    refuse_existing(out, overwrite, kind="folder", markers=REPORT_FILES)
     attacks = [a for a in args.attacks.split(",") if a.strip()]
     if getattr(args, "no_decoder", False):
         attacks = [a for a in attacks if a.split(":")[0] not in _DECODER_ATTACKS]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from embedlens._utils import atomic_path
+from embedlens._utils import atomic_path, check_replaceable
 
 __all__ = [
     "FLAGS",
@@ -74,10 +75,23 @@ def from_args(args: argparse.Namespace, names: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- reading them
 
 
-def refuse_existing(out: Path, overwrite: bool) -> None:
-    """Raise ``FileExistsError`` when ``out`` exists and ``--overwrite`` was not given."""
-    if out.exists() and not overwrite:
+def refuse_existing(
+    out: Path,
+    overwrite: bool,
+    *,
+    kind: Literal["file", "folder"] = "file",
+    markers: Sequence[str] = (),
+) -> None:
+    """Check ``--out`` before any work: raise when it may not be written.
+
+    Without ``--overwrite`` anything at ``out`` is refused (``FileExistsError``). With it, only
+    what embedlens may replace by a ``kind`` passes (:func:`~embedlens._utils.check_replaceable`:
+    a file by a file; a folder by a folder that holds every one of ``markers``), so a wrong
+    ``--out`` fails at once instead of after the whole run.
+    """
+    if os.path.lexists(out) and not overwrite:
         raise FileExistsError(f"{out} exists: pass --overwrite to replace it")
+    check_replaceable(out, kind=kind, markers=markers)
 
 
 def check_out(path: str, suffixes: tuple[str, ...], overwrite: bool) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,13 @@ def register(sub: Any) -> None:
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--checkpoint-every", type=int, default=500)
     add_flags(p, "seed")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue the run in --out")
+    again.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start the run in --out again from step 0 (its log and checkpoint are replaced)",
+    )
     p.set_defaults(func=_cmd_train_inverter)
 
     p = sub.add_parser(
@@ -142,10 +149,42 @@ def _cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+#: what ``train-inverter`` writes into its run folder: a folder holding one of them is a run
+RUN_FILES = ("train_log.jsonl", "eval_texts.jsonl", "checkpoint", "inverter")
+
+
+def check_run_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse a ``train-inverter --out`` folder that the run would silently restart in.
+
+    A missing or empty folder is fine. A folder that holds a run (:data:`RUN_FILES`) needs
+    ``--resume`` (continue it) or ``--overwrite`` (start again at step 0); any other folder, and a
+    file, is refused: the run writes its files only where nothing else lives.
+    """
+    if not os.path.lexists(out):
+        return
+    if not out.is_dir():
+        raise NotADirectoryError(f"--out {str(out)!r} is a file: pass a run folder")
+    entries = {p.name for p in out.iterdir()}
+    if not entries:
+        return
+    if not entries & set(RUN_FILES):
+        raise FileExistsError(
+            f"--out {str(out)!r} is a folder that holds no train-inverter run: pass a new or "
+            "empty folder"
+        )
+    if not (resume or overwrite):
+        raise FileExistsError(
+            f"--out {str(out)!r} holds a train-inverter run: pass --resume to continue it, or "
+            "--overwrite to start it again from step 0"
+        )
+
+
 def _cmd_train_inverter(args: argparse.Namespace) -> int:
     from embedlens.embedders import load_embedder
     from inversion import train_inverter
 
+    # before any model loads: an existing run is never restarted by accident
+    check_run_dir(Path(args.out), resume=args.resume, overwrite=args.overwrite)
     emb = load_embedder(args.embedder, device=args.device, cache=args.cache)
     start = time.perf_counter()
     names = (

@@ -38,6 +38,7 @@ def register(sub: Any) -> None:
 
 def _cmd_map(args: argparse.Namespace) -> int:
     from interpret import EmbeddingMap
+    from interpret.maps.draw import plotly_text
 
     out = check_out(args.out, (".html", ".htm"), args.overwrite)
     source = load_source(args, label=args.color)
@@ -62,9 +63,11 @@ def _cmd_map(args: argparse.Namespace) -> int:
         random_state=args.seed,
         progress=True,
     ).fit(X, texts=source.texts, labels=labels, values=values)
+    # the default title names a file and a column: escaped, as plotly renders a few tags
     title = args.title or (
         f"{args.method.upper() if args.method != 'tsne' else 't-SNE'} map of {source.n:,} "
-        f"records from {source.name}" + (f", coloured by {args.color}" if args.color else "")
+        f"records from {plotly_text(source.name)}"
+        + (f", coloured by {plotly_text(args.color)}" if args.color else "")
     )
     emap.save_html(out, color=args.color, title=title)
     what = f"embedded with {embedder['name']}, " if embedder else ""

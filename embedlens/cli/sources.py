@@ -137,9 +137,13 @@ def load_vectors(path: str, limit: int | None) -> np.ndarray:
         raise FileNotFoundError(f"no such file: {p}")
     try:
         X = np.load(p, allow_pickle=False)
-    except (ValueError, OSError) as err:
-        raise ValueError(f"{p} is not a readable .npy array ({err})") from None
-    return check_matrix(X[:limit] if limit else X, what=f"vectors in {p.name}")
+    except (ValueError, OSError, EOFError, SyntaxError) as err:  # EOFError: an empty file
+        raise ValueError(f"{p} is not a readable .npy array ({err or 'no data'})") from None
+    if not isinstance(X, np.ndarray):  # np.load reads .npz archives too, whatever the name
+        raise ValueError(f"{p} is not a .npy array (it is an archive of arrays): save one array")
+    if limit and X.ndim >= 1:
+        X = X[:limit]
+    return check_matrix(X, what=f"vectors in {p.name}")
 
 
 def read_table(

@@ -22,8 +22,11 @@ from embedlens.saving import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     artifact_config,
+    config_entries,
     copy_parameters,
     embedder_record,
+    load_weights,
+    path_inside,
     read_config,
     resolve_dir,
     resolve_saved_embedder,
@@ -118,7 +121,7 @@ def write_soft_prefix_dir(
     """
     from safetensors.torch import save_file
 
-    with atomic_path(path) as tmp:
+    with atomic_path(path, markers=(CONFIG_FILE, WEIGHTS_FILE)) as tmp:
         tmp.mkdir(parents=True)
         save_file(weights, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
         if decoder_to_store is not None:  # the base LM as given (the trained part is above)
@@ -131,14 +134,28 @@ def write_soft_prefix_dir(
 
 
 def soft_prefix_kwargs(config: dict[str, Any]) -> dict[str, Any]:
-    """The constructor settings every soft-prefix model saves, read back from ``config``."""
-    return {
-        "prefix_tokens": int(config["prefix_tokens"]),
-        "finetune": config["finetune"],
-        "max_length": int(config["max_length"]),
-        "hidden": config.get("hidden"),
-        "lora_rank": int(config.get("lora_rank", 16)),
-    }
+    """The constructor settings every soft-prefix model saves, read back from ``config``.
+
+    Raises ``ValueError`` (not a bare ``KeyError``) for a missing or malformed setting.
+    """
+    try:
+        return {
+            "prefix_tokens": int(config["prefix_tokens"]),
+            "finetune": config["finetune"],
+            "max_length": int(config["max_length"]),
+            "hidden": config.get("hidden"),
+            "lora_rank": int(config.get("lora_rank", 16)),
+        }
+    except KeyError as err:
+        raise ValueError(
+            f"the saved model's {CONFIG_FILE} has no {err.args[0]!r} entry (damaged, or not "
+            "written by embedlens): save the model again"
+        ) from None
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"the saved model's {CONFIG_FILE} holds a malformed setting ({err}): save the "
+            "model again"
+        ) from None
 
 
 class SavedSoftPrefix(NamedTuple):
@@ -161,12 +178,36 @@ def open_soft_prefix_dir(
     """
     root = resolve_dir(path)
     config = read_config(root, cls_name)
-    emb = resolve_saved_embedder(config["embedder"], embedder, root)
-    dec_cfg = config["decoder"]
-    stored = root / dec_cfg["stored"] if dec_cfg.get("stored") and decoder is None else None
+    with config_entries(root):
+        emb = resolve_saved_embedder(config["embedder"], embedder, root)
+        dec_cfg = config["decoder"]
+        saved_stored, spec = dec_cfg.get("stored"), dec_cfg.get("spec")
+    stored = None
     if decoder is None:
-        decoder = dec_cfg["spec"] or str(stored)
+        if saved_stored:  # the base LM kept in the folder: it must stay inside it
+            stored = path_inside(root, saved_stored, entry="decoder.stored")
+            decoder = str(stored)
+        elif isinstance(spec, str) and spec.strip():
+            decoder = _saved_spec(root, spec)
+        else:
+            raise ValueError(
+                f"{str(root / CONFIG_FILE)!r} names no decoder (decoder.spec and "
+                "decoder.stored are empty): save the model again, or pass decoder=..."
+            )
     return SavedSoftPrefix(root, config, emb, decoder, stored)
+
+
+def _saved_spec(root: Path, spec: str) -> str:
+    """The saved decoder ``spec``: a name or hub id as it is; a local path must be a model
+    folder (refused without listing what lies there, since it is outside the artifact)."""
+    if not (os.path.isabs(spec) or spec.startswith((".", "~"))):
+        return spec  # a built-in name, a hub id or "t5:...": the loader resolves it
+    if not (Path(spec).expanduser() / CONFIG_FILE).is_file():
+        raise ValueError(
+            f"{str(root / CONFIG_FILE)!r}: decoder.spec {spec[:80]!r} is not a model folder "
+            "(no config.json there): pass decoder=... with the base LM it was trained with"
+        )
+    return spec
 
 
 def load_soft_prefix_weights(
@@ -179,12 +220,16 @@ def load_soft_prefix_weights(
     """
 
     if weights is None:
-        from safetensors.torch import load_file
-
-        weights = load_file(str(root / WEIGHTS_FILE))
+        weights = load_weights(root)
     proj = {k[len("projector.") :]: v for k, v in weights.items() if k.startswith("projector.")}
     lm = {k[len("lm.") :]: v for k, v in weights.items() if k.startswith("lm.")}
-    module.projector.load_state_dict(proj)
+    try:
+        module.projector.load_state_dict(proj)
+    except RuntimeError as err:  # torch: missing/unexpected keys or wrong shapes
+        raise ValueError(
+            f"{str(root / WEIGHTS_FILE)!r}: the saved projector does not fit the model "
+            f"({str(err).splitlines()[0]}): save the model again"
+        ) from None
     copy_parameters(
         trained_lm_params(module.lm),
         lm,

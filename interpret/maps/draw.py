@@ -87,12 +87,26 @@ def wrap(text: str, width: int) -> list[str]:
     return lines
 
 
+def plotly_text(text: str) -> str:
+    """``text`` escaped for a plotly label (hover, legend, annotation, colour-bar title).
+
+    ``&``, ``<`` and ``>`` become entities, so a tag in the data shows as typed; quotes stay as
+    they are, since plotly decodes only a few named entities and would show ``&quot;`` literally.
+
+    Examples
+    --------
+    >>> plotly_text('<b>"x" & y</b>')
+    '&lt;b&gt;"x" &amp; y&lt;/b&gt;'
+    """
+    return html.escape(text, quote=False)
+
+
 def hover_text(text: str, *, width: int, max_chars: int) -> str:
     """One text as hover HTML: truncated to ``max_chars``, escaped, wrapped with ``<br>``."""
     flat = " ".join(text.split())
     if len(flat) > max_chars:
         flat = flat[: max(1, max_chars - 1)].rstrip() + "…"
-    return "<br>".join(html.escape(line, quote=False) for line in wrap(flat, width))
+    return "<br>".join(plotly_text(line) for line in wrap(flat, width))
 
 
 def hover_texts(data: PointData, style: Style, extra: Sequence[tuple[str, Any]] = ()) -> np.ndarray:
@@ -103,7 +117,7 @@ def hover_texts(data: PointData, style: Style, extra: Sequence[tuple[str, Any]] 
     """
     width = max(10, int(style.hover_width))
     max_chars = max(1, int(style.hover_chars or 300))
-    esc = html.escape
+    esc = plotly_text
     if data.ids is not None:
         heads = [f"<b>{esc(str(v))}</b>" for v in data.ids.tolist()]
     else:
@@ -141,7 +155,7 @@ def _hover_body(text: str, width: int, max_chars: int) -> str:
         and "  " not in text
         and text == text.strip()
     ):
-        return html.escape(text, quote=False)
+        return plotly_text(text)
     return hover_text(text, width=width, max_chars=max_chars)
 
 
@@ -228,7 +242,7 @@ def point_traces(
             grey = any(cat == m for m in (OTHER, MISSING, *coloring.muted))
             add(
                 idx,
-                name=f"{html.escape(label)} ({idx.size:,})",
+                name=f"{plotly_text(label)} ({idx.size:,})",
                 legendgroup=str(cat),
                 marker={**marker, "color": GREY if grey else colors[j]},
             )
@@ -239,7 +253,7 @@ def point_traces(
         idx = np.flatnonzero(ok)
         add(
             idx,
-            name=html.escape(coloring.name),
+            name=plotly_text(coloring.name),
             showlegend=False,
             marker={
                 **marker,
@@ -248,7 +262,7 @@ def point_traces(
                 "cmin": lo,
                 "cmax": hi,
                 "showscale": showlegend,
-                "colorbar": {"title": {"text": html.escape(coloring.name)}},
+                "colorbar": {"title": {"text": plotly_text(coloring.name)}},
             },
         )
         if not ok.all():
@@ -296,7 +310,7 @@ def cluster_annotations(
         note: dict[str, Any] = {
             "x": float(centre[0]),
             "y": float(centre[1]),
-            "text": html.escape(name),
+            "text": plotly_text(name),
             "showarrow": False,
             "font": {"size": 12, "color": "#1a1a1a"},
             "bgcolor": "rgba(255,255,255,0.75)",

@@ -126,7 +126,13 @@ def test_existing_directory_is_refused_and_nothing_half_written(report, tmp_path
         write_report(result, fresh)
     assert not fresh.exists() and [p.name for p in tmp_path.iterdir()] == ["rep"]
     monkeypatch.undo()
-    write_report(result, out, overwrite=True)
+    # overwrite=True replaces only a report embedlens wrote, never a folder of one's own files
+    with pytest.raises(FileExistsError, match="did not write"):
+        write_report(result, out, overwrite=True)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    write_report(result, out, overwrite=True)  # an empty folder
+    write_report(result, out, overwrite=True)  # an earlier report
     assert sorted(p.name for p in out.iterdir()) == ["index.html", "result.json"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
