@@ -67,7 +67,8 @@ def load_checkpoint(
 ) -> dict[str, Any]:
     """Restore what :func:`save_checkpoint` wrote into ``module``, ``optimizer`` and the RNG."""
     import torch
-    from safetensors.torch import load_file
+
+    from embedlens.saving import load_weights
 
     state = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
     if state.get("format", 0) > STATE_FORMAT:
@@ -77,12 +78,12 @@ def load_checkpoint(
         )
     copy_parameters(
         trainable_params(module),
-        load_file(str(path / "trainable.safetensors")),
+        load_weights(path, file="trainable.safetensors"),
         what=f"checkpoint {str(path)!r} does not match the model being trained",
         fix="resume with the same model and settings",
     )
     meta = json.loads((path / "optimizer.json").read_text(encoding="utf-8"))
-    tensors = load_file(str(path / "optimizer.safetensors"))
+    tensors = load_weights(path, file="optimizer.safetensors")
     opt_state: dict[int, dict[str, Any]] = {}
     for idx, keys in meta["state"].items():
         entry: dict[str, Any] = {}
@@ -93,7 +94,7 @@ def load_checkpoint(
                 entry[name] = spec["value"]
         opt_state[int(idx)] = entry
     optimizer.load_state_dict({"state": opt_state, "param_groups": meta["param_groups"]})
-    rng = load_file(str(path / "rng.safetensors"))
+    rng = load_weights(path, file="rng.safetensors")
     torch.set_rng_state(rng["cpu"])
     cuda = [rng[f"cuda{i}"] for i in range(len(rng) - 1) if f"cuda{i}" in rng]
     if cuda and torch.cuda.is_available():

@@ -389,11 +389,10 @@ def hub_offline_reason(timeout: float = 3.0) -> str | None:
 def check_model_dir(path: str | os.PathLike[str]) -> Path:
     """Raise ``ValueError`` unless ``path`` is a directory holding a transformers model."""
     p = Path(path)
-    if not (p / "config.json").is_file():
-        found = sorted(x.name for x in p.iterdir())[:10] if p.is_dir() else []
+    if not (p / "config.json").is_file():  # what else the folder holds is not ours to list
         raise ValueError(
             f"{str(p)!r} is not a model directory: expected a config.json (and weights) "
-            f"as save_pretrained writes them, found {found or 'nothing'}"
+            "as save_pretrained writes them"
         )
     return p
 

@@ -19,14 +19,18 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "explain",
         help="let a causal LM say in words what vectors (or groups of them) mean",
-        description="Load an explainer (--explainer DIR) or train one on a corpus (--fit), "
-        "then answer a question (the task's, or --prompt) about each vector of --corpus or "
-        "--vectors, or about each group's centroid (--by COLUMN); one JSON line per answer. "
-        "Example: embedlens explain --explainer runs/explainer --corpus pii --limit 5 "
-        "--out answers.jsonl",
+        description="Use the explainer shipped for --embedder (MiniLM: minilm-smollm2, trained "
+        "on a CPU), load one (--explainer DIR or shipped name) or train one on a corpus "
+        "(--fit), then answer a question (the task's, or --prompt) about each vector of "
+        "--corpus or --vectors, or about each group's centroid (--by COLUMN); one JSON line "
+        "per answer. Example: embedlens explain --corpus pii --limit 5 --out answers.jsonl",
     )
-    model = p.add_mutually_exclusive_group(required=True)
-    model.add_argument("--explainer", help="directory written by a trained explainer")
+    model = p.add_mutually_exclusive_group()
+    model.add_argument(
+        "--explainer",
+        help="directory written by a trained explainer, or a shipped name (default: the one "
+        "shipped for --embedder)",
+    )
     model.add_argument("--fit", metavar="CORPUS", help="train an explainer on this corpus first")
     add_source_args(p, texts_help="written beside each answer")
     p.add_argument("--by", metavar="COLUMN", help="explain each group's centroid, not each row")
@@ -34,9 +38,21 @@ def register(sub: Any) -> None:
     p.add_argument("--prompt", help="ask this question instead of the task's own")
     p.add_argument("--max-new-tokens", type=int, help="longest answer in tokens")
     p.add_argument("--num-beams", type=int, default=1)
+    p.add_argument(
+        "--best-of",
+        type=int,
+        default=1,
+        help="keep the answer (of this many) whose embedding is closest to the vector",
+    )
     add_flags(p, "batch-size", default=32)
     train = p.add_argument_group("training (with --fit)")
-    add_flags(train, "embedder", help="built-in name, hub id or directory")
+    add_flags(
+        p,
+        "embedder",
+        default=None,
+        help="built-in name, hub id or directory of the vectors' embedder (default: the "
+        "explainer's own; minilm for the shipped explainer and for --fit)",
+    )
     train.add_argument("--decoder", default="smollm2", help="causal LM name or directory")
     train.add_argument("--tasks", nargs="+", help="training tasks (default: all)")
     train.add_argument("--steps", type=int, default=1000)
@@ -61,7 +77,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     X = source.vectors
     if X is None:
         X = explainer.embedder_.embed(source.texts or [], batch_size=64, progress=True)
-    options = from_args(args, "task prompt max_new_tokens num_beams batch_size")
+    options = from_args(args, "task prompt max_new_tokens num_beams best_of batch_size")
     rows: list[dict[str, Any]] = []
     if args.by:
         y, kept = labels_array(source.column(args.by), args.by)
@@ -89,7 +105,12 @@ def _explainer(args: argparse.Namespace) -> Any:
     from interpret import Explainer
 
     if args.explainer:
-        return Explainer.from_pretrained(args.explainer, device=args.device)
+        return Explainer.from_pretrained(args.explainer, embedder=args.embedder, device=args.device)
+    if not args.fit:
+        from embedlens.embedders import load_embedder
+
+        emb = load_embedder(args.embedder or "minilm")
+        return Explainer.from_pretrained(_shipped_for(emb), embedder=emb, device=args.device)
     from embedlens.data import load_texts
 
     if args.resume and not args.save:
@@ -104,7 +125,8 @@ def _explainer(args: argparse.Namespace) -> Any:
     texts = load_texts(args.fit, limit=args.fit_limit)
     options: dict[str, Any] = {"tasks": tuple(args.tasks)} if args.tasks else {}
     start = time.perf_counter()
-    ex = Explainer(**from_args(args, "embedder decoder prefix_tokens max_length device"), **options)
+    options["embedder"] = args.embedder or "minilm"
+    ex = Explainer(**from_args(args, "decoder prefix_tokens max_length device"), **options)
     ex.fit(
         texts,
         batch_size=args.train_batch_size,
@@ -117,3 +139,16 @@ def _explainer(args: argparse.Namespace) -> Any:
         f"trained an explainer on {len(texts)} texts in {time.perf_counter() - start:.0f}s{saved}"
     )
     return ex
+
+
+def _shipped_for(emb: Any) -> str:
+    """The folder of the explainer shipped for ``emb`` (found by its fingerprint)."""
+    from embedlens.models import pretrained_for
+
+    found = pretrained_for(emb, "smollm2")
+    if found is None:
+        raise ValueError(
+            f"no explainer is shipped for embedder {emb.name!r}: pass --explainer DIR (a "
+            "trained explainer), or --fit CORPUS to train one"
+        )
+    return str(found)

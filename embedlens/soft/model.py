@@ -26,6 +26,7 @@ import numpy as np
 from embedlens._utils import check_matrix, progress_bar
 from embedlens.models import Decoder, add_lora
 from embedlens.params import Params
+from embedlens.saving import config_entries
 from embedlens.soft.io import (
     DECODER_DIR,
     decoder_record,
@@ -386,8 +387,13 @@ class SoftPrefixModel(Params):
         """The constructor arguments to rebuild a saved model with (a subclass adds its own)."""
         return soft_prefix_kwargs(config)
 
-    def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
+    def save_pretrained(
+        self, path: str | os.PathLike[str], *, dtype: Literal["float32", "float16"] = "float32"
+    ) -> Path:
         """Write ``config.json`` and ``model.safetensors`` to the directory ``path`` (atomically).
+
+        ``dtype="float16"`` halves the file (shipped models are saved so); loading casts the
+        weights back to the model's dtype.
 
         The projector is always saved; the LM's weights only where they were trained (LoRA
         adapters, or all of them with ``finetune="full"``). A frozen LM given by name is
@@ -398,7 +404,11 @@ class SoftPrefixModel(Params):
         record = decoder_record(self.decoder, self.decoder_, is_encoder_decoder=self.is_seq2seq_)
         config = soft_prefix_config(type(self).__name__, self.embedder_, record, self._settings())
         store = decoder_to_store(self.decoder, self.decoder_) if record["stored"] else None
+        if dtype not in ("float32", "float16"):
+            raise ValueError(f"dtype must be 'float32' or 'float16', got {dtype!r}")
         weights = soft_prefix_weights(self.module_)
+        if dtype == "float16":
+            weights = {k: v.half() if v.is_floating_point() else v for k, v in weights.items()}
         return write_soft_prefix_dir(path, weights, config, store, self._save_extra)
 
     @classmethod
@@ -416,7 +426,9 @@ class SoftPrefixModel(Params):
         Parameters
         ----------
         path
-            The directory (or a hub id, where the hub can be reached).
+            The directory, the name of a shipped pretrained model (``embedlens.models.
+            pretrained_names()``, e.g. ``"minilm-smollm2"``), or a hub id where the hub can be
+            reached.
         embedder
             The embedder to read; ``None`` loads the saved embedder name. Its fingerprint must
             match the one the model was trained for.
@@ -429,14 +441,14 @@ class SoftPrefixModel(Params):
         --------
         >>> inv = Inverter.from_pretrained("runs/minilm/inverter")  # doctest: +SKIP
         """
-        saved = open_soft_prefix_dir(path, cls.__name__, embedder=embedder, decoder=decoder)
+        saved = open_soft_prefix_dir(
+            _shipped(path), cls.__name__, embedder=embedder, decoder=decoder
+        )
         config = saved.config
+        with config_entries(saved.root):  # a missing entry: a ValueError naming the folder
+            kwargs = cls._init_kwargs(config)
         model = cls(
-            embedder=saved.embedder,
-            decoder=saved.decoder,
-            **cls._init_kwargs(config),
-            device=device,
-            dtype=dtype,
+            embedder=saved.embedder, decoder=saved.decoder, **kwargs, device=device, dtype=dtype
         )
         model._check_params()
         model.embedder_ = saved.embedder
@@ -492,3 +504,12 @@ class SoftPrefixModel(Params):
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._repr_fields().items())
         return f"{type(self).__name__}({shown})"
+
+
+def _shipped(path: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """A shipped model's folder for its name (a path that exists is taken as it is)."""
+    from embedlens.models import pretrained_names, pretrained_path
+
+    if isinstance(path, str) and not Path(path).exists() and path in pretrained_names():
+        return pretrained_path(path)
+    return path

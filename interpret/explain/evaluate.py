@@ -7,7 +7,13 @@ texts beside three baselines that need no training or that show what training ad
 - ``random``: a random text of the reference corpus (what any text scores);
 - ``nearest``: the corpus text whose vector is closest to the explained one (what retrieval
   from the corpus would say, without the held-out text itself);
-- ``untrained``: the same LM and prompt read through a freshly initialised projector.
+- ``untrained``: the same LM and prompt read through a freshly initialised projector;
+- ``reading``: with a reader, the reader's words themselves, before the LM says anything.
+
+The cosine by the explained embedder flatters anything tuned against it (the reader's search,
+``best_of``): pass ``judge=`` another embedder (``"mpnet"``) and the explanations and baselines
+are also scored as the cosine between the judge's embeddings of each one and of the held-out
+text, which neither training nor decoding ever saw.
 
 With a ``"reconstruct"`` task it also scores the reconstructions by unigram token F1 against the
 true texts (the nearest and random corpus texts scored the same way, for scale).
@@ -16,7 +22,7 @@ true texts (the nearest and random corpus texts scored the same way, for scale).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BASELINES", "ExplainResult", "evaluate_explanations"]
 
-BASELINES: tuple[str, ...] = ("random", "nearest", "untrained")
+BASELINES: tuple[str, ...] = ("random", "nearest", "untrained", "reading")
 
 
 def _unit(X: np.ndarray) -> np.ndarray:
@@ -75,6 +81,10 @@ class ExplainResult:
         The ``"reconstruct"`` task's outputs (None without that task).
     token_f1 : dict of str to numpy.ndarray
         Per text unigram F1 against the true text: ``"reconstruct"`` and the corpus baselines.
+    judge : str or None
+        The judge embedder's name (None: no judge).
+    judged : dict of str to numpy.ndarray
+        Per text, the judge's cosine between ``"explanation"`` (or a baseline) and the text.
     """
 
     task: str
@@ -85,6 +95,8 @@ class ExplainResult:
     baseline_texts: dict[str, list[str]]
     reconstructions: list[str] | None
     token_f1: dict[str, np.ndarray]
+    judge: str | None = None
+    judged: dict[str, np.ndarray] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """Means with 95 % bootstrap intervals: ``{"consistency": {...}, "token_f1": {...}}``."""
@@ -101,6 +113,8 @@ class ExplainResult:
             "n": len(self.texts),
             "consistency": block({"explanation": self.consistency, **self.baselines}),
             "token_f1": block(self.token_f1),
+            "judge": self.judge,
+            "judged": block(self.judged),
         }
 
     def figure(self) -> Any:
@@ -148,9 +162,13 @@ class ExplainResult:
 
         data: dict[str, Any] = {"text": self.texts, "explanation": self.explanations}
         data["consistency"] = self.consistency
+        if self.judged:
+            data["judged"] = self.judged["explanation"]
         for name, v in self.baselines.items():
             data[f"{name}_consistency"] = v
             data[f"{name}_text"] = self.baseline_texts[name]
+            if name in self.judged:
+                data[f"{name}_judged"] = self.judged[name]
         if self.reconstructions is not None:
             data["reconstruction"] = self.reconstructions
         for name, v in self.token_f1.items():
@@ -168,6 +186,9 @@ def evaluate_explanations(
     max_new_tokens: int | None = None,
     batch_size: int = 32,
     seed: int = 0,
+    judge: Any = None,
+    best_of: int = 1,
+    readings: Sequence[str] | None = None,
     cache: str | EmbeddingCache | None = None,
     progress: bool | None = None,
 ) -> ExplainResult:
@@ -186,11 +207,20 @@ def evaluate_explanations(
         explainer was trained on, kept in memory after ``fit``). A held-out text found in the
         corpus is never its own nearest text.
     baselines
-        Any of ``"random"``, ``"nearest"``, ``"untrained"``.
+        Any of ``"random"``, ``"nearest"``, ``"untrained"``, ``"reading"`` (the last is
+        left out for an explainer without a reader).
     max_new_tokens, batch_size
         For generation (see :meth:`~interpret.explain.Explainer.explain`).
     seed
         Picks the random texts and initialises the untrained projector.
+    judge
+        Another embedder (an :class:`~embedlens.embedders.Embedder` or a name, e.g.
+        ``"mpnet"``) that scores everything against the held-out texts themselves.
+    best_of
+        See :meth:`~interpret.explain.Explainer.explain` (the explanations only).
+    readings
+        The reader's words for each held-out vector, when already read (they are read once
+        otherwise, and shared by the explanations and the untrained baseline).
     cache
         An embedding cache for the corpus and the explanations.
 
@@ -215,7 +245,11 @@ def evaluate_explanations(
         "batch_size": batch_size,
         "progress": progress,
     }
-    explanations = explainer.explain(X, task=name, **gen)
+    if readings is None:
+        readings = explainer.read(X)
+    elif len(readings) != len(refs):
+        raise ValueError(f"readings must be {len(refs)} strings, got {len(readings)}")
+    explanations = explainer.explain(X, task=name, best_of=best_of, readings=readings, **gen)
     said: dict[str, list[str]] = {}
     needs_corpus = {"random", "nearest"} & set(baselines)
     if needs_corpus:
@@ -256,7 +290,10 @@ def evaluate_explanations(
             batch_size=batch_size,
             progress=progress,
             projector=fresh,
+            readings=readings,
         )
+    if "reading" in baselines and readings is not None:
+        said["reading"] = list(readings)
     order = [b for b in BASELINES if b in said]
     everything = explanations + [t for b in order for t in said[b]]
     E = np.asarray(emb.embed(everything, batch_size=64, progress=progress), dtype=np.float64)
@@ -269,7 +306,7 @@ def evaluate_explanations(
         reconstructions = (
             explanations
             if name == "reconstruct"
-            else explainer.explain(X, task="reconstruct", **gen)
+            else explainer.explain(X, task="reconstruct", readings=readings, **gen)
         )
         f1["reconstruct"] = np.array(
             [token_prf(r, h)[2] for r, h in zip(refs, reconstructions, strict=True)]
@@ -277,6 +314,18 @@ def evaluate_explanations(
         for b in ("nearest", "random"):
             if b in said:
                 f1[b] = np.array([token_prf(r, h)[2] for r, h in zip(refs, said[b], strict=True)])
+    judged: dict[str, np.ndarray] = {}
+    judge_name = None
+    if judge is not None:
+        from embedlens.embedders import load_embedder
+
+        jemb = load_embedder(judge) if isinstance(judge, str) else judge
+        judge_name = str(getattr(jemb, "name", judge))
+        J = np.asarray(jemb.embed(refs + everything, batch_size=64, progress=progress))
+        R, rest = J[:n], J[n:]
+        judged["explanation"] = _rowwise_cos(rest[:n], R)
+        for j, b in enumerate(order):
+            judged[b] = _rowwise_cos(rest[n * (j + 1) : n * (j + 2)], R)
     return ExplainResult(
         task=name,
         texts=refs,
@@ -286,4 +335,6 @@ def evaluate_explanations(
         baseline_texts={b: said[b] for b in order},
         reconstructions=reconstructions,
         token_f1=f1,
+        judge=judge_name,
+        judged=judged,
     )

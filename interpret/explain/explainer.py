@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from embedlens._utils import check_texts
+from embedlens._utils import check_texts, progress_bar
 from interpret.explain.evaluate import ExplainResult, evaluate_explanations
 from interpret.explain.prompting import ExplainerCore
 from interpret.explain.tasks import DEFAULT_TASKS, SYSTEM_PROMPT, Task, TeacherCache, resolve_tasks
@@ -63,8 +64,13 @@ __all__ = [
 ]
 
 TEACHER_FILE = "teacher.jsonl"
+READINGS_FILE = "readings.jsonl"
+
+#: a named reader's options unless told otherwise: a short search, about a second a vector
+READER_DEFAULTS: dict[str, dict[str, Any]] = {"search": {"max_queries": 300, "max_seconds": 1.5}}
 
 Finetune = Literal["projector", "lora"]
+_READING = Task("reading", ("the reader's words",), source="text")
 FINETUNE_MODES: tuple[str, ...] = ("projector", "lora")
 
 
@@ -97,6 +103,15 @@ class Explainer(ExplainerCore):
         Rank of the LoRA adapters (``finetune="lora"`` only).
     system_prompt
         System message of the chat prompt (LMs with a chat template only).
+    reader
+        What reads each vector into words that the LM sees right after its soft tokens:
+        ``None`` (the soft tokens alone), the name of an installed reader (``"search"``:
+        :class:`inversion.SearchInverter`, the embedder's shipped keyword model and word
+        vectors, no training), or an object with ``invert(X) -> list[str]``. The LM then starts
+        from the words the vector is closest to, and the projector learns what they miss.
+    reader_options
+        Keyword arguments of a named reader (default for ``"search"``: 300 queries and 1.5 s a
+        vector).
     device, dtype
         Where the LM runs and its weights' dtype (``None``: auto device, float32).
 
@@ -122,6 +137,8 @@ class Explainer(ExplainerCore):
         hidden: int | None = None,
         lora_rank: int = 16,
         system_prompt: str | None = SYSTEM_PROMPT,
+        reader: str | Any | None = None,
+        reader_options: dict[str, Any] | None = None,
         device: str | None = None,
         dtype: str | None = None,
     ) -> None:
@@ -134,13 +151,86 @@ class Explainer(ExplainerCore):
         self.hidden = hidden
         self.lora_rank = lora_rank
         self.system_prompt = system_prompt
+        self.reader = reader
+        self.reader_options = reader_options
         self.device = device
         self.dtype = dtype
 
     def _check_params(self) -> tuple[Task, ...]:
         super()._check_params()
         self.tasks_ = resolve_tasks(self.tasks)
+        named = isinstance(self.reader, str)
+        if not (self.reader is None or named or hasattr(self.reader, "invert")):
+            raise TypeError(
+                f"reader must be None, a reader name such as 'search', or an object with "
+                f"invert(X) -> list[str], got {type(self.reader).__name__}"
+            )
+        if self.reader_options is not None and not (
+            named and isinstance(self.reader_options, dict)
+        ):
+            raise ValueError(
+                "reader_options must be a dict, and only go with a named reader (reader='search')"
+            )
         return self.tasks_
+
+    # ------------------------------------------------------------------ the reader
+
+    def _reader(self) -> Any:
+        """The reader object (built once from its name), or None."""
+        if self.reader is None:
+            missing = getattr(self, "unsaved_reader_", None)
+            if missing is not None:
+                raise ValueError(
+                    f"this explainer was trained with a reader ({missing}) that was not saved "
+                    "with it: pass one with explainer.set_params(reader=...) (an object with "
+                    "invert(X), or an installed reader name such as 'search')"
+                )
+            return None
+        if not isinstance(self.reader, str):
+            return self.reader
+        key = json.dumps([self.reader, self.reader_options], sort_keys=True, default=str)
+        built = getattr(self, "reader_", None)
+        if built is None or getattr(self, "_reader_key", None) != key:
+            from embedlens.soft.reading import make_reader
+
+            options = {**READER_DEFAULTS.get(self.reader, {}), **(self.reader_options or {})}
+            built = make_reader(self.reader, self.embedder_, {"progress": False, **options})
+            self.reader_, self._reader_key = built, key
+        return built
+
+    def read(self, X: Any) -> list[str] | None:
+        """The words this explainer's reader finds for each row of ``X`` (None: no reader).
+
+        Examples
+        --------
+        >>> ex.read(emb.embed(["the cat sat on the mat"]))  # doctest: +SKIP
+        ['cat sat on the mat']
+        """
+        if self._reader() is None:
+            return None
+        return self._read_rows(self._check_input(X))
+
+    def _read_rows(self, arr: np.ndarray) -> list[str]:
+        """The reader's words for checked vectors."""
+        said = self._reader().invert(arr)
+        if len(said) != arr.shape[0]:
+            raise ValueError(f"the reader returned {len(said)} texts for {arr.shape[0]} vectors")
+        return [str(t) for t in said]
+
+    def set_corpus(self, texts: Sequence[str]) -> Explainer:
+        """Let the reader start from these texts (e.g. a map's texts); needs a named reader.
+
+        Texts of the corpus are read for free (their vectors are known), so a vector close to
+        one of them starts from it. Set it after :meth:`fit`: training reads without a corpus.
+        """
+        self._check_fitted()
+        reader = self._reader()
+        if reader is None or not hasattr(reader, "fit"):
+            raise ValueError(
+                "this explainer has no reader that takes a corpus: build it with reader='search'"
+            )
+        reader.fit(check_texts(texts, what="corpus texts"))
+        return self
 
     # ------------------------------------------------------------------ fit
 
@@ -165,6 +255,7 @@ class Explainer(ExplainerCore):
         cache: str | os.PathLike[str] | EmbeddingCache | None = None,
         out_dir: str | os.PathLike[str] | None = None,
         resume: bool = False,
+        time_limit: float | None = None,
         progress: bool | None = None,
     ) -> Explainer:
         """Train on ``texts``: every text gives one (vector, prompt, answer) example per task.
@@ -175,7 +266,10 @@ class Explainer(ExplainerCore):
         run does not generate them again. The other keyword arguments are those of
         :class:`embedlens.train.TrainConfig` and of ``Inverter.fit``: ``cache`` (embeddings),
         ``out_dir`` (checkpoints, ``train_log.jsonl``, the final model under
-        ``out_dir/explainer``) and ``resume``. The run's log is kept in ``history_``; texts
+        ``out_dir/explainer``), ``resume`` and ``time_limit`` (seconds of training, see
+        :func:`embedlens.train.train`). With a reader, each training vector is read first
+        (without a corpus, so no text is read off itself) and the readings are kept in
+        ``out_dir/readings.jsonl``. The run's log is kept in ``history_``; texts
         whose teacher answer came out empty are left out of that task.
 
         Examples
@@ -203,6 +297,7 @@ class Explainer(ExplainerCore):
         self.embedder_ = emb
         self._load_lm()
         teacher = TeacherCache(teacher_cache)
+        readings = self._training_readings(X, items, out_dir=out_dir, progress=progress)
         rows: list[int] = []
         answers: list[str] = []
         prompts: list[str] = []
@@ -227,13 +322,50 @@ class Explainer(ExplainerCore):
                 "or add the 'reconstruct' task"
             )
         self.example_prompts_ = prompts
+        self.example_readings_ = None if readings is None else [readings[i] for i in rows]
         self.train_texts_ = items
         self._attach(X.shape[1], seed=seed)
         self.n_examples_ = len(rows)
         self._train(
-            X[np.asarray(rows)], answers, config, out_dir=out_dir, resume=resume, progress=progress
+            X[np.asarray(rows)],
+            answers,
+            config,
+            out_dir=out_dir,
+            resume=resume,
+            progress=progress,
+            time_limit=time_limit,
         )
         return self
+
+    def _training_readings(
+        self,
+        X: np.ndarray,
+        texts: list[str],
+        *,
+        out_dir: str | os.PathLike[str] | None,
+        progress: bool | None,
+    ) -> list[str] | None:
+        """The reader's words for each training vector, kept in ``out_dir/readings.jsonl``."""
+        reader = self._reader()
+        if reader is None:
+            return None
+        from embedlens.soft.reading import reader_spec
+
+        spec = reader_spec(reader) or {"name": type(reader).__qualname__}
+        who = json.dumps([spec, self.embedder_.fingerprint], sort_keys=True)
+        cache = TeacherCache(None if out_dir is None else Path(out_dir) / READINGS_FILE)
+        keys = [TeacherCache.key(who, _READING, t) for t in texts]
+        todo = [i for i, k in enumerate(keys) if cache.get(k) is None]
+        if todo:
+            logger.info(
+                "reader: %d training vectors to read, %d kept", len(todo), len(texts) - len(todo)
+            )
+        chunks = range(0, len(todo), 64)
+        for s in progress_bar(chunks, progress=progress, total=len(chunks), desc="read"):
+            chunk = todo[s : s + 64]
+            said = self._read_rows(X[np.asarray(chunk)])
+            cache.put_many([(keys[i], _READING.name, r) for i, r in zip(chunk, said, strict=True)])
+        return [cache.get(k) or "" for k in keys]
 
     # ------------------------------------------------------------------ explaining
 
@@ -328,7 +460,33 @@ class Explainer(ExplainerCore):
             "tasks": [t.to_dict() for t in self.tasks_],
             "system_prompt": self.system_prompt,
             "seed": getattr(self, "seed_", 0),
+            "reader": self._reader_record(),
         }
+
+    def _reader_record(self) -> dict[str, Any] | None:
+        """How to build the reader again: its name and options (None: no reader)."""
+        if self.reader is None:
+            return None
+        if isinstance(self.reader, str):
+            return {"name": self.reader, "options": dict(self.reader_options or {})}
+        from embedlens.soft.reading import reader_spec
+
+        spec = reader_spec(self.reader)
+        if spec is None:  # recorded by its class only: the loaded explainer asks for it
+            return {"name": None, "class": type(self.reader).__qualname__}
+        return spec
+
+    def _load_extra(self, root: Path, config: dict[str, Any]) -> None:
+        super()._load_extra(root, config)
+        record = config.get("reader") or {}
+        if record and record.get("name") is None:
+            self.unsaved_reader_ = str(record.get("class"))
+            logger.warning(
+                "%s was trained with a reader (%s) that cannot be saved: give it one with "
+                "explainer.set_params(reader=...) before explaining",
+                root,
+                self.unsaved_reader_,
+            )
 
     @classmethod
     def _init_kwargs(cls, config: dict[str, Any]) -> dict[str, Any]:
@@ -336,6 +494,8 @@ class Explainer(ExplainerCore):
             **super()._init_kwargs(config),
             "tasks": tuple(Task.from_dict(t) for t in config["tasks"]),
             "system_prompt": config.get("system_prompt"),
+            "reader": (config.get("reader") or {}).get("name"),
+            "reader_options": (config.get("reader") or {}).get("options") or None,
         }
 
     def _repr_fields(self) -> dict[str, Any]:

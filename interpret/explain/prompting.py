@@ -88,17 +88,29 @@ class ExplainerCore(SoftPrefixModel):
         return pair
 
     def _prompt_parts(
-        self, soft: torch.Tensor, prompts: Sequence[str]
+        self,
+        soft: torch.Tensor,
+        prompts: Sequence[str],
+        readings: Sequence[str] | None = None,
     ) -> list[torch.Tensor | Tokens]:
-        """``[prefix tokens, soft tokens, suffix tokens]`` for a batch of student prompts."""
+        """``[prefix tokens, soft tokens, reading tokens, suffix tokens]`` for a batch of student
+        prompts; the reading (the words a reader found for each vector) only with a reader."""
         pairs = [self._split(p) for p in prompts]
         parts: list[torch.Tensor | Tokens] = []
         prefixes = [self._ids(pre) for pre, _ in pairs]
         if any(prefixes):
             parts.append(self._tokens(prefixes))
         parts.append(soft)
+        if readings is not None:
+            parts.append(self._tokens(self._reading_ids(readings)))
         parts.append(self._tokens([self._ids(suf) for _, suf in pairs]))
         return parts
+
+    def _reading_ids(self, readings: Sequence[str]) -> list[list[int]]:
+        """Token ids of each reading, cut to ``max_length`` tokens (an empty reading: a space)."""
+        tok = self.decoder_.tokenizer
+        rows = tok([r if r.strip() else " " for r in readings], add_special_tokens=False)
+        return [list(ids)[: self.max_length] for ids in rows["input_ids"]]
 
     # ------------------------------------------------------------------ training
 
@@ -109,7 +121,8 @@ class ExplainerCore(SoftPrefixModel):
         from embedlens.soft.batch import answer_loss, splice
 
         prompts = [self.example_prompts_[int(i)] for i in index]
-        parts = self._prompt_parts(self.projector_(vectors), prompts)
+        readings = self._example_readings(index)
+        parts = self._prompt_parts(self.projector_(vectors), prompts, readings)
         parts.append(self._tokens(self._answer_ids(texts), target=True))
         batch = splice(self.decoder_.model, parts, padding_side="right")
         return answer_loss(self.decoder_.model, batch)
@@ -119,7 +132,20 @@ class ExplainerCore(SoftPrefixModel):
         task = self.tasks_[0]
         limit = self.max_length if task.source == "text" else task.max_answer_tokens
         arr = self._check_input(X)
-        return self._generate(arr, task.prompts[0], max_new_tokens=limit, progress=False)
+        return self._generate(
+            arr, task.prompts[0], max_new_tokens=limit, readings=self.read(arr), progress=False
+        )
+
+    def _example_readings(self, index: np.ndarray) -> list[str] | None:
+        """The readings of the training examples ``index`` (None: no reader)."""
+        readings = getattr(self, "example_readings_", None)
+        if readings is None:
+            return None
+        return [readings[int(i)] for i in index]
+
+    def read(self, X: Any) -> list[str] | None:
+        """What this explainer's reader reads off each vector (None: it has no reader)."""
+        return None
 
     # ------------------------------------------------------------------ the teacher
 
@@ -177,6 +203,8 @@ class ExplainerCore(SoftPrefixModel):
         prompt: str | None = None,
         max_new_tokens: int | None = None,
         num_beams: int = 1,
+        best_of: int = 1,
+        readings: Sequence[str] | None = None,
         batch_size: int = 32,
         progress: bool | None = None,
         **generate_kwargs: Any,
@@ -199,6 +227,13 @@ class ExplainerCore(SoftPrefixModel):
             ``max_length`` for ``"reconstruct"``).
         num_beams, batch_size, progress
             Beam width (1: greedy), vectors per batch, progress bar (``None``: if interactive).
+        best_of
+            Keep, of the ``best_of`` answers of a beam search, the one whose embedding (by the
+            explained embedder) is closest to the vector. Judge such answers with another
+            embedder: by this one's cosine they were chosen.
+        readings
+            The reader's words for each row, when you already have them (an explainer with a
+            reader reads them itself otherwise; see :meth:`read`).
         **generate_kwargs
             Passed to ``model.generate`` (e.g. ``repetition_penalty=1.2``).
 
@@ -218,15 +253,36 @@ class ExplainerCore(SoftPrefixModel):
             )
         if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
-        return self._generate(
+        if isinstance(best_of, bool) or not isinstance(best_of, int) or best_of < 1:
+            raise ValueError(f"best_of must be a positive integer, got {best_of!r}")
+        if readings is None:
+            readings = self.read(arr)
+        elif len(readings) != arr.shape[0] or not all(isinstance(r, str) for r in readings):
+            raise ValueError(
+                f"readings must be {arr.shape[0]} strings, one per vector, got "
+                f"{len(readings)} items"
+            )
+        said = self._generate(
             arr,
             question,
             max_new_tokens=max_new_tokens,
-            num_beams=num_beams,
+            num_beams=max(num_beams, best_of),
+            num_return_sequences=best_of,
+            readings=readings,
             batch_size=batch_size,
             progress=progress,
             **generate_kwargs,
         )
+        return said if best_of == 1 else self._closest(arr, said, best_of)
+
+    def _closest(self, arr: np.ndarray, said: list[str], k: int) -> list[str]:
+        """Of each row's ``k`` answers, the one the explained embedder puts closest to it."""
+        E = np.asarray(self.embedder_.embed([t if t.strip() else " " for t in said]))
+        E = E.reshape(arr.shape[0], k, -1).astype(np.float64)
+        E /= np.maximum(np.linalg.norm(E, axis=2, keepdims=True), 1e-12)
+        target = arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
+        best = np.einsum("nkd,nd->nk", E, target).argmax(axis=1)
+        return [said[i * k + int(j)] for i, j in enumerate(best)]
 
     def _generate(
         self,
@@ -235,21 +291,26 @@ class ExplainerCore(SoftPrefixModel):
         *,
         max_new_tokens: int,
         num_beams: int = 1,
+        num_return_sequences: int = 1,
+        readings: Sequence[str] | None = None,
         batch_size: int = 32,
         progress: bool | None = None,
         projector: Any = None,
         **generate_kwargs: Any,
     ) -> list[str]:
-        """The LM's answers to ``prompt`` about each row of the checked vectors ``arr``."""
+        """The LM's answers to ``prompt`` about each row of the checked vectors ``arr`` (beside
+        each row's reading, when given)."""
 
         def build(soft: torch.Tensor, rows: slice) -> list[Any]:
-            return self._prompt_parts(soft, [prompt] * soft.shape[0])
+            said = None if readings is None else list(readings[rows])
+            return self._prompt_parts(soft, [prompt] * soft.shape[0], said)
 
         return self.generate(
             arr,
             build=build,
             max_new_tokens=max_new_tokens,
             num_beams=num_beams,
+            num_return_sequences=num_return_sequences,
             batch_size=batch_size,
             progress=progress,
             desc="explain",

@@ -357,3 +357,16 @@ def test_config_pick_takes_the_fields_it_finds_and_defaults_the_rest():
     assert config.batch_size == TrainConfig().batch_size
     with pytest.raises(ValueError, match="steps"):
         TrainConfig.pick({"steps": 0})
+
+
+def test_a_tampered_checkpoint_is_refused_with_its_file(tmp_path, emb):
+    from safetensors.torch import load_file, save_file
+
+    out = tmp_path / "run"
+    settings = {"steps": 2, "batch_size": 4, "log_every": 1, "progress": False}
+    _inverter(emb).fit(TEXTS, out_dir=out, checkpoint_every=1, **settings)
+    weights = out / "checkpoint" / "trainable.safetensors"
+    tensors = load_file(str(weights))
+    save_file({k: torch.full_like(v, float("nan")) for k, v in tensors.items()}, str(weights))
+    with pytest.raises(ValueError, match=r"trainable\.safetensors"):
+        _inverter(emb).fit(TEXTS, out_dir=out, resume=True, **{**settings, "steps": 3})
