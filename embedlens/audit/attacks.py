@@ -36,6 +36,7 @@ __all__ = [
     "AttackSpec",
     "Budget",
     "attack_kind",
+    "check_attacks",
     "parse_attacks",
     "parse_budget",
     "run_attack",
@@ -154,6 +155,74 @@ def parse_attacks(names: Sequence[str] | str) -> list[AttackSpec]:
     return sorted(out, key=lambda s: s.cost)
 
 
+#: the class each attack kind builds (its ``__init__`` keywords are the options it takes)
+_CLASSES = {
+    "nearest-neighbour": "NearestNeighbourAttack",
+    "bag-of-words": "BagOfWordsAttack",
+    "search": "SearchInverter",
+    "guided": "GuidedInverter",
+    "inverter": "Inverter",
+    "train-inverter": "Inverter",
+}
+#: options of ``train-inverter`` that go to ``Inverter.fit`` rather than its ``__init__``
+_FIT_OPTIONS = ("batch_size", "lr", "noise_std", "steps")
+
+
+def attack_option_names(kind: str) -> set[str] | None:
+    """The option keys an attack kind takes (None: any, its class takes ``**kwargs``)."""
+    import inspect
+
+    import inversion
+
+    cls = getattr(inversion, _CLASSES[kind])
+    fn = cls.from_pretrained if kind == "inverter" else cls.__init__
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    names = set(params) - {"self", "cls", "path", "embedder"}
+    if kind == "train-inverter":
+        names |= set(_FIT_OPTIONS)
+    return names
+
+
+def check_attacks(specs: Sequence[AttackSpec], options: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuse, before any model loads, what would make an attack fail later.
+
+    An ``inverter:PATH`` whose folder holds no saved inverter (``config.json``), and an option
+    key that the attack's class does not take, raise ``ValueError`` naming the fix.
+    """
+    from pathlib import Path
+
+    for spec in specs:
+        if spec.kind == "inverter":
+            path = Path(str(spec.arg)).expanduser()
+            if not (path / "config.json").is_file():
+                what = "does not exist" if not path.exists() else "holds no config.json"
+                raise ValueError(
+                    f"attack {spec.name!r}: {str(path)!r} {what}; pass the folder of an "
+                    "inverter saved with Inverter.save_pretrained (or train one with "
+                    "`embedlens train-inverter`)"
+                )
+    for kind, opts in options.items():
+        known = attack_option_names(kind)
+        if known is None:
+            continue
+        unknown = sorted(set(opts) - known)
+        if unknown:
+            import difflib
+
+            hints = [difflib.get_close_matches(k, sorted(known), n=1) for k in unknown]
+            hint = "; ".join(
+                f"{k!r}: did you mean {h[0]!r}?" for k, h in zip(unknown, hints, strict=True) if h
+            )
+            raise ValueError(
+                f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                f"for the attack {kind!r}"
+                + (f" ({hint})" if hint else "")
+                + f": it takes {', '.join(sorted(known))}"
+            )
+
+
 # --------------------------------------------------------------------------- budget
 
 
@@ -165,6 +234,8 @@ class Budget:
     queries: int | None = None
     spent_seconds: float = 0.0
     spent_queries: int = 0
+    #: the fraction kept back from the attacks' shares (for attacking the defenses)
+    reserve: float = 0.0
 
     @property
     def text(self) -> str:
@@ -178,8 +249,15 @@ class Budget:
     def share(self, attacks_left: int) -> tuple[float | None, int | None]:
         """What the next attack may spend: an equal share of what is left."""
         k = max(attacks_left, 1)
-        secs = None if self.seconds is None else max(self.seconds - self.spent_seconds, 0.0) / k
-        qs = None if self.queries is None else max(self.queries - self.spent_queries, 0) // k
+        keep = 1.0 - self.reserve
+        secs = (
+            None if self.seconds is None else max(self.seconds * keep - self.spent_seconds, 0.0) / k
+        )
+        qs = (
+            None
+            if self.queries is None
+            else max(int(self.queries * keep) - self.spent_queries, 0) // k
+        )
         return secs, qs
 
     def to_dict(self) -> dict[str, Any]:
@@ -306,8 +384,7 @@ def build_attack(
         from inversion import Inverter
 
         opts = ctx.opts(kind)
-        fit_keys = ("batch_size", "lr", "noise_std")
-        fit_opts = {k: opts.pop(k) for k in fit_keys if k in opts}
+        fit_opts = {k: opts.pop(k) for k in _FIT_OPTIONS if k in opts and k != "steps"}
         fit_opts.setdefault("batch_size", 8)
         steps = int(spec.arg) if spec.arg else int(opts.pop("steps", DEFAULT_TRAIN_STEPS))
         opts.pop("steps", None)

@@ -21,6 +21,12 @@ Defense names (``parse_defenses``):
 - ``truncate`` (a sweep: d/2, d/4, d/8) or ``truncate:K``: keep the first ``K`` dimensions;
 - ``leace:ATTR``: LEACE erasure (``probes.LEACE``) of the named label column.
 
+A defense is never evaluated on the records it was fitted on (a LEACE eraser fitted on every
+record before cross-validation memorises the folds and drives a probe below chance):
+:meth:`Defense.records` refuses rows it was fitted on unless the caller says they are training
+rows (``allow_fitted=True``), and :func:`cross_fit` gives every record its stored form from a
+defense fitted on the other folds, so each evaluation sees out-of-fold vectors only.
+
 :func:`recall_at` measures what a defense costs (retrieval utility); :func:`pareto_front` keeps
 the defenses that no other beats on both leakage and utility.
 """
@@ -39,8 +45,10 @@ from embedlens.params import Params
 __all__ = [
     "DEFENSE_KINDS",
     "NOISE_SWEEP",
+    "CrossFitted",
     "Defense",
     "DefenseSpec",
+    "cross_fit",
     "pareto_front",
     "parse_defenses",
     "recall_at",
@@ -157,9 +165,9 @@ class Defense(Params):
     Examples
     --------
     >>> X = np.eye(4, dtype=np.float32)
-    >>> d = Defense(DefenseSpec("truncate", 2.0)).fit(X)
-    >>> d.records(X).shape, d.restore(d.records(X)).shape
-    ((4, 2), (4, 4))
+    >>> d = Defense(DefenseSpec("truncate", 2.0)).fit(X[:2])
+    >>> d.records(X[2:]).shape, d.restore(d.records(X[2:])).shape
+    ((2, 2), (2, 4))
     """
 
     def __init__(self, spec: DefenseSpec, *, seed: int = 0) -> None:
@@ -169,6 +177,7 @@ class Defense(Params):
     def fit(self, X: np.ndarray, labels: Mapping[str, Any] | None = None) -> Defense:
         """Learn what the defense needs from the records (norms, scales, the LEACE eraser)."""
         X = np.asarray(X, dtype=np.float32)
+        self.fitted_rows_ = _row_keys(X)
         self.dim_ = int(X.shape[1])
         self.mean_norm_ = float(np.linalg.norm(X, axis=1).mean()) or 1.0
         self._rng = np.random.default_rng(self.seed)
@@ -182,9 +191,21 @@ class Defense(Params):
             self.eraser_ = LEACE().fit(X, y)
         return self
 
-    def records(self, X: np.ndarray) -> np.ndarray:
-        """The stored form of vectors ``X`` (fresh noise on every call)."""
+    def records(self, X: np.ndarray, *, allow_fitted: bool = False) -> np.ndarray:
+        """The stored form of vectors ``X`` (fresh noise on every call).
+
+        Rows the defense was fitted on are refused (``ValueError``): measuring a defense on
+        them overstates it. Pass ``allow_fitted=True`` only for rows that train something (a
+        probe's training fold, an adaptive attacker's own records), never for evaluated ones.
+        """
         X = np.asarray(X, dtype=np.float32)
+        if not allow_fitted and self.fitted_rows_ & _row_keys(X):
+            raise ValueError(
+                f"defense {self.spec.name!r}: {len(self.fitted_rows_ & _row_keys(X))} of these "
+                "vectors are rows it was fitted on; evaluating it on them overstates it (a "
+                "fitted eraser memorises them): fit it on other records (cross_fit does it "
+                "per fold), or pass allow_fitted=True for training rows"
+            )
         kind = self.spec.kind
         if kind == "noise":
             std = float(self.spec.strength or 0.0) * self.mean_norm_ / np.sqrt(self.dim_)
@@ -205,7 +226,7 @@ class Defense(Params):
         kind = self.spec.kind
         if kind in ("noise", "int8"):
             return np.asarray(Q, dtype=np.float32)  # the user's own query stays exact
-        return self.records(Q)
+        return self.records(Q, allow_fitted=True)  # a query is no stored record
 
     def restore(self, Xd: np.ndarray) -> np.ndarray:
         """Stored vectors mapped back into the clean space, for a non-adaptive attacker."""
@@ -217,6 +238,103 @@ class Defense(Params):
         if kind == "binary":
             return (Xd * (self.mean_norm_ / np.sqrt(self.dim_))).astype(np.float32)
         return np.asarray(Xd, dtype=np.float32)
+
+
+def _row_keys(X: np.ndarray) -> set[bytes]:
+    """One short hash per row: which vectors a defense was fitted on."""
+    import hashlib
+
+    A = np.ascontiguousarray(X, dtype=np.float32)
+    return {hashlib.blake2b(row.tobytes(), digest_size=12).digest() for row in A}
+
+
+@dataclass
+class CrossFitted:
+    """A defense fitted per fold: each record stored by the defense fitted without its fold.
+
+    Attributes
+    ----------
+    defenses : list of Defense
+        One per fold, fitted on the other folds.
+    fold : ndarray
+        The fold of each record.
+    records : ndarray
+        The stored (defended) form of every record, each out of fold.
+    """
+
+    defenses: list[Defense]
+    fold: np.ndarray
+    records: np.ndarray
+
+    def restore(self, Xd: np.ndarray) -> np.ndarray:
+        """The stored records mapped back as a non-adaptive attacker does (per fold)."""
+        out: np.ndarray | None = None
+        for j, d in enumerate(self.defenses):
+            rows = np.flatnonzero(self.fold == j)
+            part = d.restore(Xd[rows])
+            if out is None:
+                out = np.zeros((Xd.shape[0], part.shape[1]), dtype=np.float32)
+            out[rows] = part
+        assert out is not None  # cross_fit makes at least two folds
+        return out
+
+    def queries(self, Q: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Query ``i`` as the defense of its target record's fold transforms it."""
+        parts = [d.queries(Q) for d in self.defenses]
+        out = np.zeros((Q.shape[0], parts[0].shape[1]), dtype=np.float32)
+        which = self.fold[np.asarray(targets, dtype=np.int64)]
+        for j, part in enumerate(parts):
+            out[which == j] = part[which == j]
+        return out
+
+
+def cross_fit(
+    spec: DefenseSpec,
+    X: np.ndarray,
+    labels: Mapping[str, Any] | None = None,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+) -> CrossFitted:
+    """Fit ``spec`` once per fold on the other folds; store every record out of fold.
+
+    This is how the audit measures every defense, learned or not, so no evaluated vector was
+    ever seen by the defense that stored it.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(10, 4)).astype(np.float32)
+    >>> cf = cross_fit(DefenseSpec("int8"), X, folds=2)
+    >>> cf.records.shape, sorted(set(cf.fold.tolist()))
+    ((10, 4), [0, 1])
+    """
+    import hashlib
+
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n = X.shape[0]
+    if n < 2:
+        raise ValueError(f"cross-fitting a defense needs at least 2 records, got {n}")
+    # identical vectors (duplicate texts) share a fold: one is never evaluated as the other
+    keys = [hashlib.blake2b(r.tobytes(), digest_size=12).digest() for r in X]
+    group = np.unique(np.asarray(keys, dtype=object), return_inverse=True)[1].reshape(-1)
+    n_groups = int(group.max()) + 1
+    if n_groups < 2:
+        raise ValueError("cross-fitting a defense needs at least 2 distinct vectors")
+    k = max(2, min(folds, n_groups))
+    fold = np.random.default_rng(seed).permutation(np.arange(n_groups) % k)[group]
+    defenses: list[Defense] = []
+    stored: np.ndarray | None = None
+    for j in range(k):
+        train, test = np.flatnonzero(fold != j), np.flatnonzero(fold == j)
+        sub = {a: np.asarray(v)[train] for a, v in (labels or {}).items()}
+        d = Defense(spec, seed=seed + j).fit(X[train], sub)
+        part = d.records(X[test])
+        if stored is None:
+            stored = np.zeros((n, part.shape[1]), dtype=np.float32)
+        stored[test] = part
+        defenses.append(d)
+    assert stored is not None
+    return CrossFitted(defenses, fold, stored)
 
 
 def recall_at(

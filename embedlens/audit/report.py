@@ -29,6 +29,13 @@ from embedlens.audit.figures import (
     map_figure,
     tradeoff_figure,
 )
+from embedlens.audit.narrative import (
+    glossary,
+    limitations,
+    methodology,
+    recommendations,
+    threat_model,
+)
 
 __all__ = [
     "REPORT_FILES",
@@ -36,9 +43,11 @@ __all__ = [
     "fmt",
     "leakage_figure",
     "map_figure",
+    "pdf_pages",
     "render_html",
     "resolve_pointer",
     "tradeoff_figure",
+    "write_pdf",
     "write_report",
 ]
 
@@ -54,6 +63,8 @@ th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:to
 th{background:#f0f3f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .risk{display:inline-block;padding:4px 12px;border-radius:12px;color:#fff;font-weight:600}
 .risk-high{background:#c62828}.risk-moderate{background:#ef6c00}.risk-low{background:#2e7d32}
+.risk-inconclusive{background:#6a1b9a}.warning{border:2px solid #c62828;background:#fff3f3;
+padding:8px 12px;border-radius:6px}@media print{.js-plotly-plot{page-break-inside:avoid}}
 .headline{font-size:19px;margin:12px 0}.muted{color:#57606a;font-size:13px}
 mark{background:#ffd54f;padding:0 2px;border-radius:2px}.example td{max-width:520px}
 .skipped{color:#8c2f00}
@@ -116,9 +127,13 @@ def _e(text: Any) -> str:
 def _summary(r: AuditNumbers) -> str:
     s, c = r.summary, r.config
     risk = str(s.get("risk", "unknown"))
+    status = str(s.get("status", "complete"))
     out = [
-        f'<p><span class="risk risk-{_e(risk)}">risk: {_e(risk)}</span></p>',
+        f'<p><span class="risk risk-{_e(risk)}">risk: {_e(risk)}</span> '
+        f'<span class="muted">status: <b id="status">{_e(status)}</b></span></p>',
         f'<p class="headline">{_e(s.get("headline", ""))}</p>',
+        '<p class="muted">Every rate below is a lower bound: what these attacks found within '
+        "this budget. All rates are percentages of the records (or facts) attacked.</p>",
     ]
     top = s.get("top_fields", {})
     if top:
@@ -150,11 +165,9 @@ def _summary(r: AuditNumbers) -> str:
         f"and {_num(spent.get('spent_queries'), 'int', 'config', 'budget', 'spent_queries', tag='span')} "
         "embedder queries on the victims' vectors.</p>"
     )
-    notes = [(n, a["note"]) for n, a in r.attacks.items() if a.get("note")]
-    if notes:
-        out.append("<p>Budget and scaling:</p><ul>")
-        out.extend(f"<li><b>{_e(n)}</b>: {_e(t)}</li>" for n, t in notes)
-        out.append("</ul>")
+    out.append(_limits(r))
+    if s.get("risk_rule"):
+        out.append(f'<p><b>Risk rule.</b> <span id="risk-rule">{_e(s["risk_rule"])}</span></p>')
     emb, corpus, att = c["embedder"], c["corpus"], c["attacker"]
     out.append(
         f'<p class="muted">Embedder <b>{_e(emb["name"])}</b> (dim {_e(emb["dim"])}, fingerprint '
@@ -164,8 +177,40 @@ def _summary(r: AuditNumbers) -> str:
         f"records of its own ({_e(att['source'])}); attack budget {_e(c['budget']['text'])}; "
         f"engine {_e(c['engine'])}; seed {_e(c['seed'])}; total "
         f"{_num(r.timings.get('total'), 'f1', 'timings', 'total', tag='span')} s.</p>"
+        f'<p class="muted" id="provenance">embedlens {_e(c.get("embedlens_version", "?"))}; '
+        f"run {_e(c.get('created', 'date not recorded'))}; machine "
+        f"{_e(c.get('machine', 'not recorded'))}.</p>"
     )
     return "\n".join(out)
+
+
+def _limits(r: AuditNumbers) -> str:
+    """Which attacks were capped: records attacked of total, queries used, and why."""
+    from embedlens.audit.narrative import STRONGER_ATTACKER
+
+    rows = []
+    for n, a in r.attacks.items():
+        if a.get("status") != "ran":
+            rows.append(
+                f'<tr><td>{_e(n)}</td><td colspan="3" class="skipped">{_e(a["status"])}: '
+                f"{_e(a.get('reason'))}</td></tr>"
+            )
+            continue
+        capped = a.get("n_attacked", 0) < a.get("n_records", 0)
+        rows.append(
+            f"<tr><td>{_e(n)}</td><td>"
+            f"{_num(a['n_attacked'], 'int', 'attacks', n, 'n_attacked', tag='span')} of "
+            f"{_num(a.get('n_records'), 'int', 'attacks', n, 'n_records', tag='span')}"
+            f"{' (capped)' if capped else ''}</td>"
+            f"{_num(a.get('queries_used'), 'int', 'attacks', n, 'queries_used')}"
+            f"<td>{_e(a.get('note') or '')}</td></tr>"
+        )
+    return (
+        "<h3>What the attacks could try</h3><table><tr><th>attack</th><th>records attacked</th>"
+        "<th>embedder queries used</th><th>note</th></tr>"
+        + "".join(rows)
+        + f"</table><p>{_e(STRONGER_ATTACKER)}</p>"
+    )
 
 
 def _attacks(r: AuditNumbers) -> str:
@@ -261,17 +306,20 @@ def _defenses(r: AuditNumbers) -> str:
         f"<p>Utility: recall@1 and @10 of queries built from {_e(r.utility.get('queries', 'parts of each record'))} "
         f"against the defended vectors of all records (clean: recall@10 "
         f"{_num(r.utility.get('recall@10'), 'pct', 'utility', 'recall@10', tag='span')}). Leakage: "
-        "facts recovered by the strongest of the retrained attacks, non-adaptive (trained on clean "
-        "vectors) and adaptive (trained on defended vectors).</p>"
+        "facts recovered by the strongest attack against the defense: every attack that ran, the "
+        "trainable ones also retrained on defended vectors (adaptive), the expensive ones on a "
+        "fixed sample of records. Every defense is fitted without the records it is measured "
+        "on (per fold). Side effects: how the defense changed each attribute probe's accuracy "
+        "(points; a rise means the defense made that attribute easier to infer).</p>"
     )
     if not r.defenses:
         return intro + "<p>No defense was evaluated.</p>"
     attrs = list(dict.fromkeys(a for d in r.defenses for a in d.get("attributes", {})))
     out = [
         "<table><tr><th>defense</th><th>recall@1</th><th>recall@10</th>"
-        "<th>leakage (adaptive)</th><th>leakage (non-adaptive)</th>"
+        "<th>leakage (strongest attack)</th><th>leakage (non-adaptive)</th>"
         + "".join(f"<th>{_e(a)} probe</th>" for a in attrs)
-        + "</tr>"
+        + "<th>side effects</th></tr>"
     ]
     recalls, leakage = ("recall@1", "recall@10"), ("leakage_score", "leakage_score_non_adaptive")
     for i, d in enumerate(r.defenses):
@@ -280,6 +328,13 @@ def _defenses(r: AuditNumbers) -> str:
         cells += [
             _num(d["attributes"].get(a), "pct", "defenses", i, "attributes", a) for a in attrs
         ]
+        effects = [
+            f"{_e(a)} probe {100 * v:+.1f} points"
+            for a, v in (d.get("side_effects") or {}).items()
+            if abs(v) >= 0.02
+        ]
+        failed = [f"failed: {_e(x)}" for x in d.get("failed") or []]
+        cells.append(f"<td>{'; '.join([*effects, *failed]) or '-'}</td>")
         out.append(f"<tr><td>{_e(d['name'])}</td>{''.join(cells)}</tr>")
     out.append("</table>")
     return intro + "\n".join(out) + _plot(tradeoff_figure(r), "fig-tradeoff")
@@ -364,24 +419,47 @@ def render_html(result: AuditNumbers) -> str:
             _examples(result),
         ),
         ("map", "Map of the corpus by leakage", _map_section(result)),
+        ("recommendations", "Recommendations", recommendations(result)),
+        ("threat-model", "Threat model", threat_model(result)),
+        ("methodology", "Methodology", methodology(result)),
+        ("limitations", "Limitations", limitations(result)),
+        ("glossary", "Glossary", glossary(result)),
     ]
     nav = " · ".join(f'<a href="#{k}">{_e(t.split(":")[0])}</a>' for k, t, _ in sections)
     body = "\n".join(
         f'<section id="{k}"><h2>{_e(t)}</h2>\n{content}</section>' for k, t, content in sections
     )
     title = f"embedlens privacy audit: {result.config['embedder']['name']}"
+    redacted = bool(result.config.get("redacted"))
+    banner = (
+        '<p class="muted" id="redaction">Identifying fields in the examples are masked.</p>'
+        if redacted
+        else '<p class="warning" id="redaction"><b>This report is sensitive</b>: it prints '
+        "original records next to the text recovered from their vectors. Share it only as you "
+        "would the records, or write it with --redact.</p>"
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(title)}</title><style>{_CSS}</style>"
         f'<script type="text/javascript">{get_plotlyjs()}</script></head>'
-        f'<body><main><h1>{_e(title)}</h1><p class="muted">{nav}</p>\n{body}\n</main></body></html>\n'
+        f'<body><main><h1>{_e(title)}</h1>{banner}<p class="muted">{nav}</p>\n{body}\n'
+        "</main></body></html>\n"
     )
 
 
 def write_report(
-    result: AuditNumbers, out_dir: str | os.PathLike[str], *, overwrite: bool = False
+    result: AuditNumbers,
+    out_dir: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    redact: bool = False,
+    pdf: bool = False,
 ) -> Path:
     """Write ``index.html`` and ``result.json`` to ``out_dir`` atomically; returns index.html.
+
+    ``redact=True`` masks the identifying fields of every record in both
+    (:func:`embedlens.audit.redact.redacted`); ``pdf=True`` also prints the page to
+    ``report.pdf`` with headless Chromium (:func:`write_pdf`).
 
     Raises ``FileExistsError`` when ``out_dir`` exists and ``overwrite`` is False. With
     ``overwrite=True`` only an empty folder or an earlier report (a folder holding
@@ -393,10 +471,69 @@ def write_report(
     if os.path.lexists(target) and not overwrite:
         raise FileExistsError(f"{target} exists: pass --overwrite (overwrite=True) to replace it")
     check_replaceable(target, kind="folder", markers=REPORT_FILES)
+    if pdf:
+        _chromium()  # no browser: refused before anything is written
+    if redact:
+        from embedlens.audit.redact import redacted
+
+        result = redacted(result)
     page = render_html(result)
     data = result.to_json()
     with atomic_path(target, markers=REPORT_FILES) as tmp:
         tmp.mkdir(parents=True)
         (tmp / "result.json").write_text(data, encoding="utf-8")
         (tmp / "index.html").write_text(page, encoding="utf-8")
+        if pdf:
+            write_pdf(tmp / "index.html", tmp / "report.pdf")
     return target / "index.html"
+
+
+def _chromium() -> str:
+    from interpret.maps.export import find_chromium
+
+    browser = find_chromium()
+    if browser is None:
+        raise FileNotFoundError(
+            "a PDF needs a headless Chromium and none was found: `make demo` installs it "
+            "(apt-get install chromium), or set BROWSER_PATH"
+        )
+    return browser
+
+
+def write_pdf(
+    page: str | os.PathLike[str], pdf: str | os.PathLike[str], *, timeout: float = 300.0
+) -> Path:
+    """Print the HTML file ``page`` to ``pdf`` with headless Chromium (plots drawn first).
+
+    Raises ``FileNotFoundError`` without a Chromium and ``RuntimeError`` when it writes no PDF.
+    """
+    import subprocess
+    import tempfile
+
+    from interpret.maps.browser import CHROMIUM_FLAGS
+
+    browser, out = _chromium(), Path(pdf)
+    with tempfile.TemporaryDirectory(prefix="embedlens-pdf-") as profile:
+        done = subprocess.run(
+            [
+                browser,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=20000",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={out.resolve()}",
+                Path(page).resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    if not out.is_file() or not out.read_bytes().startswith(b"%PDF"):
+        raise RuntimeError(f"Chromium wrote no PDF ({done.stderr.strip()[-300:]})")
+    return out
+
+
+def pdf_pages(pdf: str | os.PathLike[str]) -> int:
+    """The number of pages of a PDF file (its ``/Type /Page`` objects)."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", Path(pdf).read_bytes()))

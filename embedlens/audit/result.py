@@ -29,7 +29,8 @@ class AuditResult:
         The embedder (name, dim, fingerprint), corpus, attacks and defenses asked for, budget,
         engine, seed and the attacker's data.
     summary : dict
-        ``risk`` ("high", "moderate", "low"), ``headline`` (plain words), ``top_fields`` (best
+        ``status`` ("complete" or "inconclusive": an attack asked for did not run), ``risk``
+        ("high", "moderate", "low" or "inconclusive"), ``risk_rule``, ``headline`` (plain words), ``top_fields`` (best
         recovery rate per field over the attacks), ``ran`` and ``skipped`` attacks.
     utility : dict
         Retrieval on the clean vectors: ``recall@1``, ``recall@10``, the query recipe.
@@ -118,8 +119,13 @@ class AuditResult:
 
     # ------------------------------------------------------------------ reading
     @property
+    def status(self) -> str:
+        """``"complete"``, or ``"inconclusive"`` when an attack asked for did not run."""
+        return str(self.summary.get("status", "complete"))
+
+    @property
     def risk(self) -> str:
-        """``"high"``, ``"moderate"`` or ``"low"``."""
+        """``"high"``, ``"moderate"``, ``"low"`` or ``"inconclusive"``."""
         return str(self.summary.get("risk", "unknown"))
 
     def leakage_table(self) -> list[dict[str, Any]]:
@@ -156,16 +162,25 @@ class AuditResult:
             return attributes_figure(self)
         raise ValueError(f"unknown figure {kind!r}: use 'tradeoff', 'leakage' or 'attributes'")
 
-    def to_html(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    def to_html(
+        self,
+        out_dir: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        redact: bool = False,
+        pdf: bool = False,
+    ) -> Path:
         """Write ``out_dir/index.html`` (self-contained, offline) and ``out_dir/result.json``.
 
         The directory is written beside its destination and renamed into place, so no
         half-written report is ever left; an existing directory is refused unless
-        ``overwrite=True``. Returns the path of ``index.html``.
+        ``overwrite=True``. ``redact=True`` masks each record's identifying fields in both
+        files; ``pdf=True`` also writes ``report.pdf`` (headless Chromium). Returns the path
+        of ``index.html``.
         """
         from embedlens.audit.report import write_report
 
-        return write_report(self, out_dir, overwrite=overwrite)
+        return write_report(self, out_dir, overwrite=overwrite, redact=redact, pdf=pdf)
 
 
 def compare_results(a: AuditResult, b: AuditResult) -> list[dict[str, Any]]:

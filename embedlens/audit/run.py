@@ -13,7 +13,10 @@ half) unless ``attacker_corpus`` is given.
 
 from __future__ import annotations
 
+import datetime
 import logging
+import os
+import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -136,16 +139,23 @@ def audit(
     >>> r.attacks["nearest-neighbour"]["status"], [d["name"] for d in r.defenses]
     ('ran', ['none', 'noise:0.5'])
     """
-    from embedlens.audit.attacks import TRAINABLE, AttackContext, parse_attacks, parse_budget
+    from embedlens.audit.attacks import (
+        TRAINABLE,
+        AttackContext,
+        check_attacks,
+        parse_attacks,
+        parse_budget,
+    )
     from embedlens.audit.defenses import parse_defenses, recall_at
     from embedlens.audit.result import AuditResult
     from embedlens.audit.stages import (
+        DEFENSE_SHARE,
         attribute_inference,
         map_records,
         run_attacks,
         run_defenses,
-        summarize,
     )
+    from embedlens.audit.summary import summarize
     from embedlens.embedders import load_embedder
     from embedlens.engine import get_engine
 
@@ -162,6 +172,7 @@ def audit(
         s for s in parse_attacks(list(defense_attacks) or ["nn"]) if s.kind in TRAINABLE
     ]
     options = check_attack_options(attack_options, [*specs, *adaptive_specs])
+    check_attacks([*specs, *adaptive_specs], options)  # paths and option keys, before any model
     plan = parse_budget(budget)
     victims, own, split_note = _corpora(corpus, attacker_corpus, records, column, seed)
     names = defenses
@@ -181,6 +192,8 @@ def audit(
             f"({type(err).__name__}: {err}); nothing was computed yet"
         ) from err
     dspecs = parse_defenses(names, dim=dim, labels=victims.labels)
+    if dspecs and any(s.kind not in TRAINABLE or s.kind == "train-inverter" for s in specs):
+        plan.reserve = DEFENSE_SHARE  # the expensive attacks also attack every defense
     eng = get_engine(engine) if isinstance(engine, str) else engine
     try:
         say(f"corpus: {len(victims)} victim records, {len(own)} attacker records ({split_note})")
@@ -216,12 +229,29 @@ def audit(
 
         t = time.perf_counter()
         defense_results = run_defenses(
-            dspecs, adaptive_specs, ctx, X, (Q, targets), victims, fitted, eng, seed, say
+            dspecs,
+            adaptive_specs,
+            ctx,
+            X,
+            (Q, targets),
+            victims,
+            fitted,
+            eng,
+            seed,
+            say,
+            attacks=attack_results,
+            plan=plan,
         )
         timings["defenses"] = time.perf_counter() - t
 
         t = time.perf_counter()
         records_out = map_records(X, victims, attack_results, map_method, seed)
+        if victims.fields:  # what --redact masks (the texts hold them anyway)
+            from embedlens.audit.redact import IDENTIFYING_FIELDS
+
+            records_out["identifying"] = [
+                {k: str(f[k]) for k in IDENTIFYING_FIELDS if f.get(k)} for f in victims.fields
+            ]
         timings["map"] = time.perf_counter() - t
     finally:
         if isinstance(engine, str):
@@ -243,10 +273,13 @@ def audit(
         "seed": seed,
         "bootstrap": bootstrap,
         "embedlens_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": _machine(device),
     }
-    summary = summarize(attack_results, attributes, utility, defense_results, plan)
-    summary["prior_fields"] = _prior(victims, own)
-    say(f"done in {timings['total']:.0f}s: risk {summary['risk']}")
+    summary = summarize(
+        attack_results, attributes, utility, defense_results, plan, _prior(victims, own)
+    )
+    say(f"done in {timings['total']:.0f}s: status {summary['status']}, risk {summary['risk']}")
     return AuditResult(
         config=config,
         summary=summary,
@@ -394,16 +427,40 @@ def _prior(victims: Corpus, own: Corpus) -> dict[str, float]:
     if not victims.fields or not own.fields:
         return {}
     names = sorted({k for f in own.fields for k in f})
-    guess = " ; ".join(
+    common = [
         Counter(str(f[k]) for f in own.fields if f.get(k)).most_common(1)[0][0]
         for k in names
         if any(f.get(k) for f in own.fields)
-    )
+    ]
+    # a name is guessed part by part too: the commonest first name and the commonest surname
+    full = [str(f["name"]).split() for f in own.fields if f.get("name")]
+    for pos in (0, -1):
+        parts = Counter(p[pos] for p in full if len(p) >= 2)
+        if parts:
+            common.append(parts.most_common(1)[0][0])
+    guess = " ; ".join(common)
     items: list[tuple[str, str, dict[str, str] | None]] = [
         (t, guess, f) for t, f in zip(victims.texts, victims.fields, strict=True)
     ]
     fields = aggregate(score_batch(items), bootstrap=0, seed=0)["fields"]
     return {k: float(v["rate"]) for k, v in fields.items()}
+
+
+def _machine(device: str | None) -> str:
+    """The machine in words: OS, CPU, cores, Python, torch and the device asked for."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    parts = [
+        platform.platform(terse=True),
+        platform.machine() or "unknown CPU",
+        f"{os.cpu_count() or '?'} CPUs",
+        f"Python {platform.python_version()}",
+    ]
+    if torch is not None:
+        parts.append(f"torch {getattr(torch, '__version__', '?')}")
+    parts.append(f"device {device or 'auto'}")
+    return ", ".join(parts)
 
 
 def _sample(n: int, at_most: int) -> np.ndarray:

@@ -22,11 +22,14 @@ def score_batch(items: list[tuple[str, str, dict[str, str] | None]]) -> list[dic
     """Per-record scores of ``(reference, hypothesis, fields)`` items (an engine batch).
 
     Each result holds the token F1 and, per fact type, ``[recovered, total]`` with the recovered
-    values: ground-truth fields when given, else spaCy entities of the reference when spaCy and
+    values: ground-truth fields when given (matched by :mod:`embedlens.audit.facts`, a name
+    counted as full, first and last name), else spaCy entities of the reference when spaCy and
     its English model are installed, else no facts. A module-level function, so the Ray engine
     can ship it to workers.
     """
+    from embedlens.audit.facts import fact_checks
     from inversion import entity_recovery
+    from inversion.entities import PII_FIELDS
     from inversion.metrics import token_prf
 
     refs = [r for r, _, _ in items]
@@ -35,7 +38,9 @@ def score_batch(items: list[tuple[str, str, dict[str, str] | None]]) -> list[dic
     records = [f for _, _, f in items]
     per_example: list[dict[str, list[tuple[str, bool]]]]
     if all(f is not None for f in records):
-        per_example = entity_recovery(records, hyps, bootstrap=0).per_example  # type: ignore[arg-type]
+        present = {k for f in records if f for k in f}
+        names = [k for k in PII_FIELDS if k in present] or sorted(present)
+        per_example = [fact_checks(f or {}, h, names) for f, h in zip(records, hyps, strict=True)]
     else:
         try:
             per_example = entity_recovery(refs, hyps, bootstrap=0).per_example

@@ -1,4 +1,5 @@
-"""The stages of :func:`embedlens.audit`: attribute probes, attacks, defenses, map, summary.
+"""The stages of :func:`embedlens.audit`: attribute probes, attacks, defenses and the map
+(the summary is :mod:`embedlens.audit.summary`).
 
 Each stage takes arrays and a :class:`~embedlens.data.Corpus` and returns plain dicts for the
 :class:`~embedlens.audit.result.AuditResult`; :func:`embedlens.audit.run.audit` runs them in order.
@@ -15,26 +16,23 @@ from typing import Any
 import numpy as np
 
 from embedlens.audit.attacks import AttackContext, AttackSpec, run_attack
-from embedlens.audit.defenses import Defense, recall_at
+from embedlens.audit.defenses import Defense, DefenseSpec, cross_fit, recall_at
 from embedlens.audit.scoring import aggregate, finite, record_leakage, score_batch
 from embedlens.data import Corpus
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "IDENTIFYING",
     "attribute_inference",
+    "defended_probe_accuracy",
     "map_records",
     "run_attacks",
     "run_defenses",
-    "summarize",
 ]
 
 #: settings of the attacks retrained against every defense (user attack_options override them):
 #: fewer bag-of-words epochs keep a sweep of a dozen defenses within the demo's time
 ADAPTIVE_OPTIONS: dict[str, dict[str, Any]] = {"bag-of-words": {"epochs": 60}}
-#: facts that identify a person; recovering them makes the risk high
-IDENTIFYING = ("name", "email", "phone", "address", "dob")
 
 
 # --------------------------------------------------------------------------- measuring
@@ -157,6 +155,8 @@ def run_attacks(
             "note": run.note,
             "n_attacked": k,
             "n_records": len(victims),
+            "capped": k < len(victims),
+            "queries_used": int(run.queries.sum()),
             "seconds": run.seconds,
             "train_seconds": run.train_seconds,
             "queries_per_record": float(run.queries.mean()) if k else 0.0,
@@ -177,8 +177,87 @@ def run_attacks(
     return results, fitted
 
 
+#: share of a time (or query) budget kept for attacking the defenses with the expensive
+#: attacks (search, guided, inverters), which run on a fixed sample of records
+DEFENSE_SHARE = 0.2
+#: at most this many records in that sample
+DEFENSE_SAMPLE_MAX = 50
+
+
+def defended_probe_accuracy(
+    X: np.ndarray,
+    labels: Mapping[str, Sequence[str]],
+    defense: DefenseSpec | None = None,
+    *,
+    seed: int = 0,
+    folds: int = 5,
+) -> dict[str, float | None]:
+    """Per attribute, the k-fold accuracy of a linear probe on the defended vectors.
+
+    The defense is fitted inside each fold, on the training rows only (with their labels),
+    and the probe is scored on held-out rows that neither the defense nor the probe saw;
+    identical vectors stay in one fold. ``defense=None`` measures the clean vectors by the same
+    folds, so the two can be compared (a defense's side effects). Attributes
+    :func:`attribute_inference` would skip are ``None``.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from embedlens.audit.defenses import _row_keys
+    from probes import LinearProbe
+
+    keys = [next(iter(_row_keys(X[i : i + 1]))) for i in range(X.shape[0])]
+    groups = np.unique(np.asarray(keys, dtype=object), return_inverse=True)[1].reshape(-1)
+    out: dict[str, float | None] = {}
+    for attr, values in labels.items():
+        y = np.asarray(values)
+        classes, counts = np.unique(y, return_counts=True)
+        common = classes[counts >= 5]
+        idx = np.flatnonzero(np.isin(y, common))
+        if len(common) < 2 or len(idx) < 20:
+            out[attr] = None
+            continue
+        correct = 0
+        splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+        for tr, te in splitter.split(idx, y[idx], groups[idx]):
+            tr, te = idx[tr], idx[te]
+            if defense is None:
+                A, B = X[tr], X[te]
+            else:
+                sub = {a: np.asarray(v)[tr] for a, v in labels.items()}
+                d = Defense(defense, seed=seed).fit(X[tr], sub)
+                A, B = d.records(X[tr], allow_fitted=True), d.records(X[te])
+            probe = LinearProbe(C=10.0, progress=False).fit(A, y[tr])
+            correct += int((probe.predict(B) == y[te]).sum())
+        out[attr] = correct / len(idx)
+    return out
+
+
+def defense_sample(
+    attack: Mapping[str, Any], plan: Any, n_defenses: int, *, cap: int = DEFENSE_SAMPLE_MAX
+) -> int:
+    """How many records (the first ones) an expensive attack decodes under each defense.
+
+    Its pace in the main run and the budget kept for the defenses (:data:`DEFENSE_SHARE`)
+    decide; at least :data:`~embedlens.audit.attacks.CHUNK`, at most ``cap`` and what it
+    attacked undefended.
+    """
+    from embedlens.audit.attacks import CHUNK
+
+    done = int(attack.get("n_attacked") or 0)
+    if done == 0:
+        return 0
+    m = min(done, cap)
+    per_second = max(float(attack["seconds"]) - float(attack["train_seconds"]), 1e-6) / done
+    if plan.seconds is not None:
+        m = min(m, int(plan.seconds * DEFENSE_SHARE / max(n_defenses, 1) / per_second))
+    per_query = float(attack.get("queries_per_record") or 0.0)
+    if plan.queries is not None and per_query > 0:
+        m = min(m, int(plan.queries * DEFENSE_SHARE / max(n_defenses, 1) / per_query))
+    return max(min(CHUNK, done), m)
+
+
 def run_defenses(
-    dspecs: list[Any],
+    dspecs: list[DefenseSpec],
     adaptive_specs: list[AttackSpec],
     ctx: AttackContext,
     X: np.ndarray,
@@ -188,18 +267,37 @@ def run_defenses(
     eng: Any,
     seed: int,
     say: Callable[[str], None],
+    *,
+    attacks: Mapping[str, Mapping[str, Any]] | None = None,
+    plan: Any = None,
 ) -> list[dict[str, Any]]:
+    """Each defense, cross-fitted (:func:`~embedlens.audit.defenses.cross_fit`), against every
+    attack that ran: the trainable ones (``adaptive_specs``) on every record, non-adaptive and
+    retrained on the defended vectors; the expensive ones (``attacks`` that ran, with their
+    fitted attack in ``fitted``) non-adaptive on a fixed sample of the first records, sized by
+    :func:`defense_sample`. Utility, probe accuracy and its change on every attribute (the
+    side effects) come with each."""
+    from embedlens.audit.attacks import Budget
+
     out: list[dict[str, Any]] = []
     if not dspecs:
         return out
     Q, targets = queries  # query vectors and the record each should find
+    plan = plan if plan is not None else Budget()
+    adaptive_names = {s.name for s in adaptive_specs}
+    sampled = {
+        name: (spec_of(name), defense_sample(att, plan, len(dspecs)))
+        for name, att in (attacks or {}).items()
+        if att.get("status") == "ran" and name not in adaptive_names and name in fitted
+    }
     # the undefended point anchors every curve: the same attacks, on the clean vectors
-    points: list[tuple[str, Any]] = [("none", None), *[(d.name, d) for d in dspecs]]
+    points: list[tuple[str, DefenseSpec | None]] = [("none", None), *[(d.name, d) for d in dspecs]]
     merged = {
         k: {**ADAPTIVE_OPTIONS.get(k, {}), **ctx.options.get(k, {})}
         for k in {*ADAPTIVE_OPTIONS, *ctx.options}
     }
     adaptive_ctx = dataclasses.replace(ctx, options=merged)
+    clean_probe: dict[str, float | None] = {}
     for name, dspec in points:
         t = time.perf_counter()
         entry: dict[str, Any] = {"name": name, "kind": "none" if dspec is None else dspec.kind}
@@ -207,9 +305,14 @@ def run_defenses(
         if dspec is None:
             Xd, Qd, restored, own_restored = X, Q, X, ctx.own_X
         else:
-            d = Defense(dspec, seed=seed).fit(X, victims.labels)
-            Xd, Qd = d.records(X), d.queries(Q)
-            restored, own_restored = d.restore(Xd), d.restore(d.records(ctx.own_X))
+            cf = cross_fit(dspec, X, victims.labels, seed=seed)
+            Xd, Qd = cf.records, cf.queries(Q, targets)
+            restored = cf.restore(Xd)
+            # the adaptive attacker knows the mechanism: it stores its own records the same way
+            attacker_side = cf.defenses[0]
+            own_restored = attacker_side.restore(
+                attacker_side.records(ctx.own_X, allow_fitted=True)
+            )
         entry["utility"] = recall_at(Qd, Xd, targets=targets)
         leakage: dict[str, dict[str, Any]] = {"non_adaptive": {}, "adaptive": {}}
         for spec in adaptive_specs:
@@ -221,34 +324,77 @@ def run_defenses(
                     else:  # retrained on the defended vectors of the attacker's own records
                         run = run_attack(spec, adaptive_ctx, restored, X_train=own_restored)
                     per, agg = _score(eng, victims, run.hypotheses, 0, seed)
-                    leakage[mode][spec.name] = {
-                        "overall": agg["overall"],
-                        "token_f1": float(np.mean([p["token_f1"] for p in per])),
-                        "fields": {k: v["rate"] for k, v in agg["fields"].items()},
-                    }
+                    leakage[mode][spec.name] = _leak_row(per, agg)
                 except Exception as err:
                     logger.warning("defense %s, attack %s failed", name, spec.name, exc_info=True)
                     leakage[mode][spec.name] = {"failed": f"{type(err).__name__}: {err}"}
+        for att_name, (spec, m) in sampled.items():
+            try:
+                if dspec is None:  # the undefended run already decoded these records
+                    per = [
+                        {k: r[k] for k in ("token_f1", "found", "values")}
+                        for r in (attacks or {})[att_name]["records"][:m]
+                    ]
+                    agg = aggregate(per, bootstrap=0, seed=seed)
+                else:
+                    run = run_attack(spec, ctx, restored[:m], attack=fitted[att_name])
+                    per, agg = _score(eng, victims.subset(range(m)), run.hypotheses, 0, seed)
+                leakage["non_adaptive"][att_name] = {**_leak_row(per, agg), "n": m}
+            except Exception as err:
+                logger.warning("defense %s, attack %s failed", name, att_name, exc_info=True)
+                leakage["non_adaptive"][att_name] = {"failed": f"{type(err).__name__}: {err}"}
         entry["leakage"] = leakage
-        entry["leakage_score"] = _worst(leakage["adaptive"])
+        entry["leakage_score"] = _worst(
+            {**leakage["non_adaptive"], **leakage["adaptive"]}, both=leakage
+        )
         entry["leakage_score_non_adaptive"] = _worst(leakage["non_adaptive"])
-        entry["attributes"] = {
-            k: v.get("accuracy")
-            for k, v in attribute_inference(Xd, victims.labels, seed=seed, n_bootstrap=0).items()
+        entry["failed"] = sorted(
+            f"{a} ({mode})"
+            for mode, rows in leakage.items()
+            for a, r in rows.items()
+            if "failed" in r
+        )
+        entry["attributes"] = defended_probe_accuracy(X, victims.labels, dspec, seed=seed)
+        if dspec is None:
+            clean_probe = entry["attributes"]
+        entry["side_effects"] = {
+            a: v - clean_probe[a]
+            for a, v in entry["attributes"].items()
+            if v is not None and clean_probe.get(a) is not None
         }
         entry["seconds"] = time.perf_counter() - t
         out.append(entry)
         say(
-            f"defense {name}: recall@10 {entry['utility']['recall@10']:.2f}, leakage "
-            f"{entry['leakage_score'] or 0:.2f} adaptive / {entry['leakage_score_non_adaptive'] or 0:.2f} non-adaptive"
+            f"defense {name}: recall@10 {entry['utility']['recall@10']:.1%}, leakage "
+            f"{entry['leakage_score'] or 0:.1%} (strongest attack) / "
+            f"{entry['leakage_score_non_adaptive'] or 0:.1%} non-adaptive"
         )
     return out
 
 
-def _worst(by_attack: Mapping[str, Mapping[str, Any]]) -> float | None:
-    """The leakage of the strongest attack: facts recovered, or token F1 when no facts."""
+def spec_of(name: str) -> AttackSpec:
+    """The spec of an attack by its name in a result (``"inverter:PATH"`` included)."""
+    from embedlens.audit.attacks import parse_attacks
+
+    return parse_attacks([name])[0]
+
+
+def _leak_row(per: list[dict[str, Any]], agg: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "overall": agg["overall"],
+        "token_f1": float(np.mean([p["token_f1"] for p in per])) if per else 0.0,
+        "fields": {k: v["rate"] for k, v in agg["fields"].items()},
+    }
+
+
+def _worst(by_attack: Mapping[str, Mapping[str, Any]], both: Any = None) -> float | None:
+    """The leakage of the strongest attack: facts recovered, or token F1 when no facts
+    (``both``: the non-adaptive and adaptive rows of one defense, all of them counted)."""
+    rows = list(by_attack.values())
+    if both is not None:
+        rows = [r for mode in both.values() for r in mode.values()]
     scores = []
-    for row in by_attack.values():
+    for row in rows:
         if "failed" in row:
             continue
         scores.append(row["overall"] if row["fields"] else row["token_f1"])
@@ -279,76 +425,4 @@ def map_records(
         "leakage": [float(v) for v in leak],
         "best_attack": best,
         "map_method": method,
-    }
-
-
-def summarize(
-    attacks: Mapping[str, Mapping[str, Any]],
-    attributes: Mapping[str, Mapping[str, Any]],
-    utility: Mapping[str, Any],
-    defenses: list[dict[str, Any]],
-    plan: Any,
-) -> dict[str, Any]:
-    """The report's summary: the risk in plain words, headline rates, what ran and the best defense.
-
-    Risk is **high** when some attack recovers an identifying fact (:data:`IDENTIFYING`) of at
-    least 20% of the records, or a probe beats its majority baseline by 20 points; **moderate**
-    at 2% identifying, 20% of any other fact, or 5 points; **low** otherwise. The best defense
-    is the least leaky one (adaptive attacker) that keeps 90% of the clean recall@10.
-    """
-    top: dict[str, dict[str, Any]] = {}
-    for name, att in attacks.items():
-        if att.get("status") != "ran":
-            continue
-        for fname, f in att["fields"].items():
-            if fname not in top or f["rate"] > top[fname]["rate"]:
-                top[fname] = {"rate": f["rate"], "attack": name}
-    ident = max((top[f]["rate"] for f in IDENTIFYING if f in top), default=0.0)
-    any_field = max((v["rate"] for v in top.values()), default=0.0)
-    gains = {a: r["accuracy"] - r["baseline"] for a, r in attributes.items() if "accuracy" in r}
-    gain = max(gains.values(), default=0.0)
-    if ident >= 0.2 or gain >= 0.2:
-        risk = "high"
-    elif ident >= 0.02 or any_field >= 0.2 or gain >= 0.05:
-        risk = "moderate"
-    else:
-        risk = "low"
-    parts = []
-    if top:
-        f, v = max(top.items(), key=lambda kv: kv[1]["rate"])
-        parts.append(
-            f"an attacker holding only the vectors recovers the {f} of {v['rate']:.0%} of the records ({v['attack']})"
-        )
-    if gains:
-        a = max(gains, key=lambda k: gains[k])
-        r = attributes[a]
-        parts.append(
-            f"infers the {a} with {r['accuracy']:.0%} accuracy against a {r['baseline']:.0%} majority baseline"
-        )
-    headline = f"Risk {risk}: {'; '.join(parts) or 'no attack recovered anything measurable'}."
-    ran = [n for n, a in attacks.items() if a.get("status") == "ran"]
-    skipped = {n: a["reason"] for n, a in attacks.items() if a.get("status") != "ran"}
-    best_def = None
-    candidates = [d for d in defenses if d["name"] != "none" and d.get("leakage_score") is not None]
-    if candidates and utility.get("recall@10"):
-        keep = [
-            d for d in candidates if d["utility"]["recall@10"] >= 0.9 * float(utility["recall@10"])
-        ]
-        if keep:
-            best = min(keep, key=lambda d: d["leakage_score"])
-            best_def = {
-                "name": best["name"],
-                "recall@10": best["utility"]["recall@10"],
-                "leakage": best["leakage_score"],
-            }
-    return {
-        "risk": risk,
-        "headline": headline,
-        "top_fields": top,
-        "identifying_rate": ident,
-        "attribute_gain": gain,
-        "ran": ran,
-        "skipped": skipped,
-        "budget": plan.text,
-        "best_defense": best_def,
     }

@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from embedlens.cli import audit, explain, info, inversion, maps, probe
 
@@ -48,11 +49,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``embedlens`` parser with every subcommand registered."""
+    from embedlens._version import __version__
+
     parser = argparse.ArgumentParser(
-        prog="embedlens", description="Make text embeddings understandable and auditable."
+        prog="embedlens",
+        description="Make text embeddings understandable and auditable.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs, full tracebacks")
+    parser.add_argument("--version", action="version", version=f"embedlens {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_parser = sub.add_parser
+
+    def with_defaults(*args: Any, **kwargs: Any) -> argparse.ArgumentParser:
+        # every subcommand's --help shows its defaults
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        return add_parser(*args, **kwargs)
+
+    sub.add_parser = with_defaults  # type: ignore[method-assign]
     for group in SUBCOMMANDS:
         group.register(sub)
     return parser

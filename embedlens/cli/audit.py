@@ -57,6 +57,18 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(func=partial(run_audit_command, overwrite=True))
 
+    p = sub.add_parser(
+        "report",
+        help="write the report of an audit's result.json again: HTML, redacted, or PDF",
+        description="Read a result.json of `embedlens audit` (or its report folder) and write "
+        "its report to OUT (a folder with index.html; with --pdf, also report.pdf in it).",
+    )
+    p.add_argument("result", help="result.json of an audit, or its report folder")
+    p.add_argument("--pdf", action="store_true", help="also print the page to OUT/report.pdf")
+    p.add_argument("--redact", action="store_true", help="mask identifying fields")
+    add_out(p, "report folder to write", default="audit-report-copy", what="report directory")
+    p.set_defaults(func=_cmd_report)
+
 
 def _add_audit_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
     add_flags(
@@ -123,12 +135,19 @@ def _add_audit_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
             else "default: torch's choice)"
         ),
     )
-    add_out(
-        p,
-        f"report directory (default: {out_default})",
-        default=out_default,
-        what="report directory",
+    p.add_argument(
+        "--redact",
+        action="store_true",
+        help="mask the identifying fields (names, emails, phones, addresses, dates of birth) "
+        "in the report's texts and its result.json",
     )
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print the report to OUT/report.pdf (needs the headless Chromium that "
+        "`make demo` installs)",
+    )
+    add_out(p, "report directory", default=out_default, what="report directory")
 
 
 def _options(pairs: list[str]) -> dict[str, dict[str, Any]]:
@@ -157,6 +176,10 @@ def run_audit_command(args: argparse.Namespace, *, overwrite: bool) -> int:
     out = Path(args.out)
     # checked before any work: a wrong --out fails now, not after the whole audit
     refuse_existing(out, overwrite, kind="folder", markers=REPORT_FILES)
+    if args.pdf:  # no Chromium: refused now, not after the whole audit
+        from embedlens.audit.report import _chromium
+
+        _chromium()
     attacks = [a for a in args.attacks.split(",") if a.strip()]
     if getattr(args, "no_decoder", False):
         attacks = [a for a in attacks if a.split(":")[0] not in _DECODER_ATTACKS]
@@ -186,14 +209,41 @@ def run_audit_command(args: argparse.Namespace, *, overwrite: bool) -> int:
             log=log,
             **from_args(args, names),
         )
-    page = result.to_html(out, overwrite=overwrite)
+    page = result.to_html(out, overwrite=overwrite, redact=args.redact, pdf=args.pdf)
     print()
     print(result.summary["headline"])
     for name, att in result.attacks.items():
         if att["status"] != "ran":
             print(f"  {name:20s} {att['status']}: {att['reason']}")
     print(f"report: {page}  (numbers: {out / 'result.json'}; {time.perf_counter() - start:.0f}s)")
+    return _exit_code(result)
+
+
+#: the exit code of an audit whose attacks did not all run (status inconclusive)
+INCONCLUSIVE_EXIT = 3
+
+
+def _exit_code(result: Any) -> int:
+    if result.status == "inconclusive":
+        print(
+            f"embedlens audit: inconclusive: {len(result.summary.get('skipped', {}))} attack(s) "
+            "did not run; this audit is no all-clear (exit code 3)",
+            file=sys.stderr,
+        )
+        return INCONCLUSIVE_EXIT
     return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from embedlens.audit.report import REPORT_FILES
+    from embedlens.audit.result import AuditResult
+
+    out = Path(args.out)
+    refuse_existing(out, args.overwrite, kind="folder", markers=REPORT_FILES)
+    result = AuditResult.from_json(args.result)
+    page = result.to_html(out, overwrite=args.overwrite, redact=args.redact, pdf=args.pdf)
+    print(f"report: {page}" + (f"  (PDF: {out / 'report.pdf'})" if args.pdf else ""))
+    return _exit_code(result)
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:

@@ -57,7 +57,17 @@ def test_audit_measures_every_attack_field_and_defense(small_result):
     nn, bow = r.attacks["nearest-neighbour"], r.attacks["bag-of-words"]
     assert nn["status"] == bow["status"] == "ran"
     assert nn["n_attacked"] == 40 and nn["queries_per_record"] == 0.0
-    assert set(nn["fields"]) >= {"name", "email", "phone", "address", "dob", "city", "condition"}
+    assert set(nn["fields"]) >= {
+        "full_name",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "address",
+        "dob",
+        "city",
+        "condition",
+    }
     for f in nn["fields"].values():
         assert 0.0 <= f["ci"][0] <= f["rate"] <= f["ci"][1] <= 1.0
         assert f["total"] == 40
@@ -86,7 +96,7 @@ def test_prior_is_the_rate_of_a_guess_without_vectors(small_result):
     common = Counter(f["condition"] for f in own.fields).most_common(1)[0][0]
     share = sum(f["condition"] == common for f in victims.fields) / 40
     prior = small_result.summary["prior_fields"]
-    assert prior["condition"] == share and prior["name"] == 0.0
+    assert prior["condition"] == share and prior["full_name"] == 0.0
 
 
 def test_result_json_round_trip(small_result, tmp_path):
@@ -224,20 +234,39 @@ def test_budget_scales_an_expensive_attack_down_and_says_so(tiny_emb):
     assert len(run.hypotheses) == 40 and run.note is None
 
 
-def test_an_attack_that_cannot_load_is_skipped_with_the_reason(tiny_emb, tmp_path):
+def test_an_inverter_path_that_does_not_exist_is_refused_before_any_model(tmp_path):
+    """A missing inverter folder is refused up front (no embedder is loaded: the name given
+    would fail to load if it were)."""
+    with pytest.raises(ValueError, match=r"nothing-here.*does not exist"):
+        audit(
+            "no-such-embedder",
+            "pii",
+            records=12,
+            attacks=["nn", f"inverter:{tmp_path / 'nothing-here'}"],
+            progress=False,
+        )
+
+
+def test_an_attack_that_fails_makes_the_audit_inconclusive(tiny_emb, tmp_path):
+    broken = tmp_path / "broken-inverter"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json", encoding="utf-8")
     r = audit(
         tiny_emb,
         "pii",
         records=12,
-        attacks=["nn", f"inverter:{tmp_path / 'nothing-here'}"],
+        attacks=["nn", f"inverter:{broken}"],
         defenses=[],
         bootstrap=0,
         progress=False,
     )
-    inv = r.attacks[f"inverter:{tmp_path / 'nothing-here'}"]
-    assert inv["status"] in ("failed", "skipped") and "nothing-here" in inv["reason"]
+    inv = r.attacks[f"inverter:{broken}"]
+    assert inv["status"] in ("failed", "skipped") and inv["reason"]
     assert r.attacks["nearest-neighbour"]["status"] == "ran"
-    assert list(r.summary["skipped"]) == [f"inverter:{tmp_path / 'nothing-here'}"]
+    assert list(r.summary["skipped"]) == [f"inverter:{broken}"]
+    assert r.summary["status"] == "inconclusive"
+    assert r.summary["risk"] in ("inconclusive", "high")
+    assert r.summary["risk"] == "high" or r.summary["headline"].startswith("Inconclusive")
 
 
 def test_plain_corpus_splits_attacker_and_victims(tiny_emb):
@@ -276,7 +305,7 @@ def test_noise_sweep_has_the_known_shape():
     rows = {}
     for spec in parse_defenses(["noise:0.05", "noise:1", "noise:3"], dim=X.shape[1]):
         d = Defense(spec, seed=0).fit(X)
-        rows[spec.strength] = recall_at(d.queries(Q), d.records(X))
+        rows[spec.strength] = recall_at(d.queries(Q), d.records(X, allow_fitted=True))
     assert rows[0.05]["recall@1"] >= clean["recall@1"] - 0.05
     assert rows[0.05]["recall@10"] >= rows[1.0]["recall@10"] >= rows[3.0]["recall@10"]
     assert rows[3.0]["recall@10"] <= 0.3 and rows[3.0]["recall@1"] <= 0.05  # chance: 5%, 0.5%
@@ -286,31 +315,75 @@ def test_quantization_truncation_and_restore():
     X, Q = _collection(n=50, d=16)
     X = X - X.mean(axis=0)  # both signs in every coordinate
     int8 = Defense(DefenseSpec("int8")).fit(X)
-    assert np.abs(int8.records(X) - X).max() <= np.abs(X).max(axis=0).max() / 127
+    assert np.abs(int8.records(X, allow_fitted=True) - X).max() <= np.abs(X).max(axis=0).max() / 127
     binary = Defense(DefenseSpec("binary")).fit(X)
-    assert set(np.unique(binary.records(X))) == {-1.0, 1.0}
+    assert set(np.unique(binary.records(X, allow_fitted=True))) == {-1.0, 1.0}
     assert np.array_equal(binary.queries(Q), np.where(Q > 0, 1.0, -1.0))
     trunc = Defense(DefenseSpec("truncate", 4.0)).fit(X)
-    stored = trunc.records(X)
+    stored = trunc.records(X, allow_fitted=True)
     assert stored.shape == (50, 4) and trunc.restore(stored).shape == (50, 16)
     assert np.array_equal(trunc.restore(stored)[:, :4], X[:, :4])
     noise = Defense(DefenseSpec("noise", 1.0), seed=3).fit(X)
-    gap = np.linalg.norm(noise.records(X) - X, axis=1).mean()
+    gap = np.linalg.norm(noise.records(X, allow_fitted=True) - X, axis=1).mean()
     assert 0.8 < gap / np.linalg.norm(X, axis=1).mean() < 1.2  # noise norm ~ strength x norm
 
 
-def test_leace_defense_erases_the_attribute():
-    from embedlens.audit import attribute_inference
-
-    rng = np.random.default_rng(0)
-    y = np.array(["a", "b", "c"] * 40)
-    X = rng.normal(size=(120, 12)).astype(np.float32)
+def _three_classes(n=120, d=12, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.array(["a", "b", "c"] * (n // 3))
+    X = rng.normal(size=(n, d)).astype(np.float32)
     X[:, 0] += 3.0 * (y == "a")
     X[:, 1] += 3.0 * (y == "b")
-    before = attribute_inference(X, {"y": y}, n_bootstrap=0)["y"]
-    d = Defense(DefenseSpec("leace", attribute="y")).fit(X, {"y": y})
-    after = attribute_inference(d.records(X), {"y": y}, n_bootstrap=0)["y"]
-    assert before["accuracy"] > 0.9 and after["accuracy"] < before["baseline"] + 0.15
+    return X, y
+
+
+def test_leace_defense_erases_the_attribute_measured_inside_the_folds():
+    from embedlens.audit.stages import defended_probe_accuracy
+
+    X, y = _three_classes()
+    spec = DefenseSpec("leace", attribute="y")
+    before = defended_probe_accuracy(X, {"y": y})["y"]
+    after = defended_probe_accuracy(X, {"y": y}, spec)["y"]
+    # erased to chance (1/3), not below it: the eraser never saw the held-out fold
+    assert before > 0.9 and 0.2 < after < 1 / 3 + 0.15
+
+
+def test_a_defense_is_never_evaluated_on_the_rows_it_was_fitted_on():
+    """Regression (issue 19): LEACE fitted on all records before cross-validation memorised
+    the folds (a probe at 0.13 on three balanced classes). Now such a use is refused, and the
+    cross-fitted vectors of every record come from a defense fitted without it."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    from embedlens.audit.defenses import cross_fit
+    from embedlens.audit.stages import defended_probe_accuracy
+
+    X, y = _three_classes(n=150, d=6)
+    X[:, 2:] *= 0.01  # few informative dimensions: the memorisation is strong
+    spec = DefenseSpec("leace", attribute="y")
+    d = Defense(spec).fit(X, {"y": y})
+    with pytest.raises(ValueError, match="rows it was fitted on"):
+        d.records(X)
+    leaky = cross_val_score(LogisticRegression(), d.records(X, allow_fitted=True), y, cv=5)
+    honest = defended_probe_accuracy(X, {"y": y}, spec)["y"]
+    assert leaky.mean() < 0.25  # the defect the issue reproduced: below chance (1/3)
+    assert 0.25 < honest < 0.45  # fitted inside the folds: at chance
+    cf = cross_fit(spec, X, {"y": y}, seed=0)
+    for j, fd in enumerate(cf.defenses):  # each fold's defense never saw its own rows
+        assert (
+            not fd.fitted_rows_
+            & Defense(spec).fit(X[cf.fold == j], {"y": y[cf.fold == j]}).fitted_rows_
+        )
+
+
+def test_cross_fit_keeps_duplicate_vectors_in_one_fold():
+    from embedlens.audit.defenses import cross_fit
+
+    X, _ = _three_classes(n=30, d=4)
+    X = np.vstack([X, X[:5]])  # five records appear twice
+    cf = cross_fit(DefenseSpec("int8"), X, seed=1)
+    assert np.array_equal(cf.fold[:5], cf.fold[30:])
+    assert cf.records.shape == X.shape
 
 
 def test_recall_counts_ties_against_the_query():

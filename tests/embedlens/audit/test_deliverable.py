@@ -1,0 +1,111 @@
+"""The report as an auditor's deliverable (issue 19): its sections, limits, status, redaction
+and PDF."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from embedlens.audit import audit
+from embedlens.data import load_corpus
+
+
+@pytest.fixture(scope="module")
+def result(toy, join_corpora):
+    victims = load_corpus("pii", n=30, seed=0)
+    own = join_corpora(load_corpus("pii", n=20, seed=5), victims.subset(range(15)))
+    return audit(
+        toy,
+        victims,
+        attacker_corpus=own,
+        attacks=["nn"],
+        defenses=["noise:0.05", "leace:condition"],
+        bootstrap=20,
+        progress=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def page(result, tmp_path_factory):
+    out = tmp_path_factory.mktemp("deliverable") / "report"
+    return result.to_html(out).read_text(encoding="utf-8")
+
+
+def test_the_page_has_the_sections_an_auditor_needs(page, result):
+    order = [
+        "summary",
+        "leakage",
+        "defenses",
+        "examples",
+        "recommendations",
+        "threat-model",
+        "methodology",
+        "limitations",
+        "glossary",
+    ]
+    positions = [page.index(f'<section id="{k}">') for k in order]
+    assert positions == sorted(positions)
+    assert 'id="risk-rule"' in page and "20 points above its majority baseline" in page
+    assert "Morris et al., 2023" in page and "89% of full names" in page
+    from embedlens import __version__
+
+    assert f"embedlens {__version__}" in page and result.config["created"][:10] in page
+    assert result.config["machine"] and "CPUs" in result.config["machine"]
+    assert "Fact matching rule." in page and "first name, last name and full name" in page
+    assert "This report is sensitive" in page  # not redacted: the warning at the top
+    # the limits: records attacked of total and queries used, per attack
+    assert re.search(r'data-key="/attacks/nearest-neighbour/n_attacked"[^>]*>30</span> of', page)
+    assert 'data-key="/attacks/nearest-neighbour/queries_used"' in page
+    # names recovered: in the headline (half the victims are in the attacker's corpus)
+    assert "recovers names" in result.summary["headline"]
+    assert "LEACE needs the sensitive labels (condition)" in page
+
+
+def test_no_percent_is_printed_as_a_fraction(page):
+    """One unit everywhere: rates print as percentages, never as 0.xx fractions."""
+    for m in re.finditer(r'data-fmt="(\w+)"', page):
+        assert m.group(1) in ("pct", "int", "f1", "f3")
+    shown = re.findall(r'data-key="(/[^"]*)" data-fmt="f3"', page)
+    assert all(k.endswith(("token_f1", "cosine")) for k in shown)
+
+
+def test_redacted_report_masks_identifying_fields_and_keeps_facts_countable(result, tmp_path):
+    import json
+
+    page = result.to_html(tmp_path / "r", redact=True).read_text(encoding="utf-8")
+    data = json.loads((tmp_path / "r" / "result.json").read_text(encoding="utf-8"))
+    victims = load_corpus("pii", n=30, seed=0)
+    for f in victims.fields:
+        for key in ("email", "phone", "name"):
+            assert f[key] not in page and f[key] not in json.dumps(data), key
+    assert "This report is sensitive" not in page and "are masked" in page
+    assert re.search(r"<mark>[^<]*\[last name\][^<]*</mark>", page)
+    assert "<mark>[email]</mark>" in page
+    assert "identifying" not in data["records"]
+    # the numbers do not change
+    assert (
+        data["attacks"]["nearest-neighbour"]["fields"]
+        == result.attacks["nearest-neighbour"]["fields"]
+    )
+
+
+def test_defenses_report_side_effects_and_face_every_attack(result):
+    for d in result.defenses:
+        assert set(result.summary["ran"]) <= set(d["leakage"]["non_adaptive"])
+        assert set(d["side_effects"]) <= set(d["attributes"])
+    none = result.defense("none")
+    assert all(v == 0 for v in none["side_effects"].values())
+
+
+@pytest.mark.skipif(
+    __import__("interpret.maps.export", fromlist=["find_chromium"]).find_chromium() is None,
+    reason="needs a headless Chromium: `make demo` installs it (apt-get install chromium)",
+)
+def test_pdf_is_printed_with_its_pages(result, tmp_path):
+    from embedlens.audit.report import pdf_pages
+
+    result.to_html(tmp_path / "r", pdf=True, redact=True)
+    pdf = tmp_path / "r" / "report.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert pdf_pages(pdf) >= 3  # a dozen sections, tables and plots: several A4/Letter pages

@@ -1,0 +1,89 @@
+"""The audit CLI as an auditor uses it (issue 19): honest exit codes, refusals before any
+model loads, --redact, the report command, --version and defaults in every --help."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from embedlens.cli import build_parser, main
+
+from .test_cli_refusals import _audit
+
+
+@pytest.fixture
+def toy_client(tmp_path, monkeypatch):
+    """``py:toy_client:embed``: a function embedder that records that it was called."""
+    import importlib
+    import sys
+
+    (tmp_path / "toy_client.py").write_text(
+        "CALLS = []\n"
+        "def embed(texts):\n"
+        "    CALLS.append(len(texts))\n"
+        "    return [[len(t), t.count('a'), t.count('e'), 1.0] for t in texts]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("toy_client", None)
+    return importlib.import_module("toy_client")
+
+
+def test_version(capsys):
+    from embedlens import __version__
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"embedlens {__version__}"
+
+
+def test_every_help_shows_the_defaults():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name in ("audit", "demo", "report", "embed", "probe", "map"):
+        text = sub.choices[name].format_help()
+        assert "(default:" in text, name
+    audit_help = " ".join(sub.choices["audit"].format_help().split())
+    assert "(default: 300)" in audit_help and "(default: 5m)" in audit_help
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--budget", "5m,1m"], "cannot read the budget"),
+        (["--attacks", "nn,inverter:/nonexist"], "does not exist"),
+        (["--option", "nn.beam_widht=2"], "unknown option"),
+        (["--attacks", "nn,nearest-neighbor-x"], "unknown attack"),
+    ],
+)
+def test_bad_specs_are_refused_before_any_model_loads(tmp_path, toy_client, capsys, extra, message):
+    out = tmp_path / "report"
+    assert main(_audit(out, *extra)) == 1
+    assert message in capsys.readouterr().err
+    assert not out.exists() and toy_client.CALLS == []
+
+
+def test_an_audit_whose_attack_failed_exits_non_zero_as_inconclusive(tmp_path, toy_client, capsys):
+    broken = tmp_path / "inv"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}", encoding="utf-8")
+    out = tmp_path / "report"
+    code = main(_audit(out, "--attacks", f"nn,inverter:{broken}"))
+    err = capsys.readouterr().err
+    assert code == 3 and "inconclusive" in err
+    data = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert data["summary"]["status"] == "inconclusive"
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert '<b id="status">inconclusive</b>' in page
+
+
+def test_report_command_rewrites_a_result_redacted(tmp_path, toy_client, capsys):
+    out = tmp_path / "report"
+    assert main(_audit(out)) == 0, capsys.readouterr().err
+    again = tmp_path / "again"
+    assert main(["report", str(out / "result.json"), "--redact", "--out", str(again)]) == 0
+    page = (again / "index.html").read_text(encoding="utf-8")
+    assert "are masked" in page and "This report is sensitive" not in page
+    assert main(["report", str(out), "--out", str(again)]) == 1  # exists: refused
+    assert "exists" in capsys.readouterr().err
