@@ -48,8 +48,10 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+# the numpydoc examples of the packages run as doctests too (those that need a model are skipped)
 test: install lint typecheck
 	$(PY) -m pytest -q --nbmake tests notebooks
+	$(PY) -m pytest -q --doctest-modules embedlens inversion probes interpret
 
 # The CPU benchmarks. inversion.py, correction.py, guided_align.py and explain.py train real
 # models and want a GPU: run them by hand (e.g. python benchmarks/inversion.py --device cuda

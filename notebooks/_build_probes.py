@@ -65,7 +65,16 @@ folds. Tasks that cannot be built (too few usable sentences, spaCy missing) are 
     emb, texts, max_per_task=MAX_PER_TASK, n_bootstrap=N_BOOTSTRAP, seed=SEED, progress=False
 )
 print("skipped:", dict(suite.skipped) or "none")
-suite.table.round(3)""",
+table = suite.table
+# nine tasks: each one probed or listed in `skipped` with its reason, never silently dropped
+assert len(probes.suite.TASK_NAMES) == 9
+assert set(table["task"]) | set(suite.skipped) == set(probes.suite.TASK_NAMES)
+assert not set(table["task"]) & set(suite.skipped) and all(suite.skipped.values())
+# every score comes with its interval, its majority baseline and its control task
+assert (table["ci_low"] <= table["accuracy"]).all() and (table["accuracy"] <= table["ci_high"]).all()
+assert table["majority_baseline"].between(0, 1).all() and table["control_accuracy"].notna().all()
+assert np.allclose(table["selectivity"], table["accuracy"] - table["control_accuracy"])
+table.round(3)""",
     ),
     ("code", "suite.figure()"),
     (
@@ -94,7 +103,12 @@ sweep = probes.layer_sweep(
     progress=False,
 )
 print("best layer:", sweep.best_layer)
-sweep.to_frame().round(3)""",
+frame = sweep.to_frame()
+# one probe per hidden layer (and the token embeddings, layer 0), on the same folds
+assert list(frame["layer"]) == list(range(emb.n_layers + 1)), list(frame["layer"])
+assert sweep.best_layer == frame["layer"][frame["accuracy"].idxmax()]
+assert sweep.n_samples == len(tense.texts) and len(sweep.results) == len(frame)
+frame.round(3)""",
     ),
     ("code", "sweep.figure()"),
     (
@@ -112,7 +126,10 @@ X = layer_emb.embed(list(tense.texts), progress=False)
 y = tense.labels
 direction = probes.concept_direction(X, y, positive="past")
 pairs = ["She walked home.", "She walks home.", "They sold the house.", "They sell the house."]
-pd.DataFrame({"text": pairs, "past-tense score": probes.score(pairs, direction, embedder=layer_emb)})""",
+scores = probes.score(pairs, direction, embedder=layer_emb)
+# along the direction, each past-tense sentence scores above its present-tense twin
+assert scores[0] > scores[1] and scores[2] > scores[3], scores
+pd.DataFrame({"text": pairs, "past-tense score": scores})""",
     ),
     (
         "md",
@@ -146,7 +163,12 @@ pd.DataFrame(
         "code",
         """shift = np.linalg.norm(erased - X, axis=1) / np.linalg.norm(X, axis=1)
 print(f"LEACE moved each vector by {shift.mean():.1%} of its norm on average")
-assert after.score <= after.ci[1] and before.score > after.score""",
+assert after.score <= after.ci[1] and before.score > after.score
+# tense was decodable before; after LEACE (fitted on the training folds only) the probe falls to
+# the majority baseline: within its interval or below it, and no better than the baseline + 5 points
+assert before.ci[0] > before.baseline
+assert after.ci[0] <= after.baseline + 1e-9 and after.score <= after.baseline + 0.05
+assert shift.mean() < 0.5  # the least change: the vectors keep most of themselves""",
     ),
 ]
 

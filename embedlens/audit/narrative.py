@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from embedlens.audit.facts import RULE
+from embedlens.facts import RULE
 
 __all__ = [
     "STRONGER_ATTACKER",

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from embedlens.audit.facts import _NUMBER, _TITLES, date_mentions, tokens
+from embedlens.facts import NUMBER, TITLES, date_mentions, tokens
 
 __all__ = ["IDENTIFYING_FIELDS", "mask", "redacted"]
 
@@ -50,20 +50,20 @@ def mask(text: str, fields: Mapping[str, Any] | None) -> str:
         out = _DATES.sub(lambda m: "[date of birth]" if date_mentions(m[0]) & want else m[0], out)
     phone = re.sub(r"\D", "", str(fields.get("phone") or ""))[-10:]
     if phone:
-        out = _NUMBER.sub(lambda m: "[phone]" if phone in re.sub(r"\D", "", m[0]) else m[0], out)
+        out = NUMBER.sub(lambda m: "[phone]" if phone in re.sub(r"\D", "", m[0]) else m[0], out)
     for key, label in (("email", "[email]"), ("address", "[address]"), ("city", "[city]")):
         value = str(fields.get(key) or "").strip()
         if value:
             out = re.sub(re.escape(value), label, out, flags=re.IGNORECASE)
     out = _EMAIL.sub("[email]", out)
     name = [p for p in str(fields.get("name") or "").split() if tokens(p)]
-    name = [p for p in name if tokens(p)[0] not in _TITLES]
+    name = [p for p in name if tokens(p)[0] not in TITLES]
     for i, part in enumerate(name):
         label = "[first name]" if i == 0 else "[last name]" if i == len(name) - 1 else "[name]"
         for piece in {part.strip(".,"), *tokens(part)}:
             if len(piece) > 1:
                 out = _sub_word(out, piece, label)
-    return _NUMBER.sub(lambda m: "[number]" if len(re.sub(r"\D", "", m[0])) >= 7 else m[0], out)
+    return NUMBER.sub(lambda m: "[number]" if len(re.sub(r"\D", "", m[0])) >= 7 else m[0], out)
 
 
 def _everyone(ident: list[Any]) -> Any:
@@ -76,7 +76,7 @@ def _everyone(ident: list[Any]) -> Any:
             if f
             for p in str(f.get("name") or "").split()
             for w in {p.strip(".,"), *tokens(p)}
-            if len(w) > 1 and w.casefold() not in _TITLES
+            if len(w) > 1 and w.casefold() not in TITLES
         },
         key=len,
         reverse=True,
@@ -102,7 +102,7 @@ def _everyone(ident: list[Any]) -> Any:
         if dates:
             text = _DATES.sub(lambda m: "[date]" if date_mentions(m[0]) & dates else m[0], text)
         if phones:
-            text = _NUMBER.sub(
+            text = NUMBER.sub(
                 lambda m: "[phone]" if any(p in re.sub(r"\D", "", m[0]) for p in phones) else m[0],
                 text,
             )

@@ -22,12 +22,12 @@ def score_batch(items: list[tuple[str, str, dict[str, str] | None]]) -> list[dic
     """Per-record scores of ``(reference, hypothesis, fields)`` items (an engine batch).
 
     Each result holds the token F1 and, per fact type, ``[recovered, total]`` with the recovered
-    values: ground-truth fields when given (matched by :mod:`embedlens.audit.facts`, a name
+    values: ground-truth fields when given (matched by :mod:`embedlens.facts`, a name
     counted as full, first and last name), else spaCy entities of the reference when spaCy and
     its English model are installed, else no facts. A module-level function, so the Ray engine
     can ship it to workers.
     """
-    from embedlens.audit.facts import fact_checks
+    from embedlens.facts import fact_checks
     from inversion import entity_recovery
     from inversion.entities import PII_FIELDS
     from inversion.metrics import token_prf

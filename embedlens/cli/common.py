@@ -18,6 +18,7 @@ from embedlens._utils import atomic_path, check_replaceable
 
 __all__ = [
     "FLAGS",
+    "add_alias",
     "add_flags",
     "add_out",
     "check_out",
@@ -45,12 +46,28 @@ FLAGS: dict[str, dict[str, Any]] = {
 # --------------------------------------------------------------------------- arguments
 
 
-def add_flags(p: Any, *names: str, **keywords: Any) -> None:
+def add_flags(p: Any, *names: str, **keywords: Any) -> argparse.Action:
     """Add ``--NAME`` for each of ``names`` to ``p`` (a parser or an argument group) as
-    :data:`FLAGS` defines it; ``keywords`` (a command's own ``help`` or ``default``) replace
-    those of the table."""
+    :data:`FLAGS` defines it; ``keywords`` (a command's own ``help``, ``default`` or ``dest``)
+    replace those of the table. Returns the last action added."""
     for name in names:
-        p.add_argument(f"--{name}", **{**FLAGS[name], **keywords})
+        action = p.add_argument(f"--{name}", **{**FLAGS[name], **keywords})
+    return action
+
+
+def add_alias(p: Any, action: argparse.Action, *names: str) -> None:
+    """Old option names of ``action`` (what ``add_argument`` returned): still read, into the same
+    ``dest`` and with the same type, but hidden from ``--help``, so a script written for the old
+    name keeps working while the help shows one name per idea."""
+    p.add_argument(
+        *names,
+        dest=action.dest,
+        type=action.type,
+        choices=action.choices,
+        metavar=action.metavar,
+        default=argparse.SUPPRESS,  # the new name's default stands
+        help=argparse.SUPPRESS,
+    )
 
 
 def add_out(

@@ -12,6 +12,7 @@ import numpy as np
 
 from embedlens._utils import atomic_path, torch_threads
 from embedlens.cli.common import (
+    add_alias,
     add_flags,
     add_out,
     embedder_from_spec,
@@ -42,12 +43,15 @@ def register(sub: Any) -> None:
         "train-inverter",
         help="train an inverter (vector -> text) for an embedder",
         description="Train the soft-prefix hypothesis model on a corpus, with a fixed held-out "
-        "split, checkpoints and a JSONL log in --out; --resume continues an interrupted run.",
+        "split, checkpoints and a JSONL log in --save; --resume continues an interrupted run.",
     )
     add_flags(p, "embedder", "device", "cache")
     p.add_argument("--decoder", default="smollm2", help="causal LM name/dir, or t5:<dir or id>")
     add_flags(p, "corpus", default="wordnet", help="built-in name or file (default: wordnet)")
-    p.add_argument("--out", required=True, help="run directory (model in OUT/inverter)")
+    # --save, as in `explain --fit --save`: the run folder a trained model goes to
+    where = p.add_mutually_exclusive_group(required=True)
+    save = where.add_argument("--save", help="run directory (the model goes to SAVE/inverter)")
+    add_alias(where, save, "--out")  # its old name
     p.add_argument("--steps", type=int, default=2000)
     add_flags(p, "batch-size", default=32)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -60,11 +64,11 @@ def register(sub: Any) -> None:
     p.add_argument("--checkpoint-every", type=int, default=500)
     add_flags(p, "seed")
     again = p.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="continue the run in --out")
+    again.add_argument("--resume", action="store_true", help="continue the run in --save")
     again.add_argument(
         "--overwrite",
         action="store_true",
-        help="start the run in --out again from step 0 (its log and checkpoint are replaced)",
+        help="start the run in --save again from step 0 (its log and checkpoint are replaced)",
     )
     p.set_defaults(func=_cmd_train_inverter)
 
@@ -88,7 +92,9 @@ def register(sub: Any) -> None:
     src.add_argument("--vectors", help=".npy file of vectors (n, dim) from --embedder")
     src.add_argument("--corpus", help="texts to embed and invert (then scored against them)")
     add_flags(p, "limit", help="only the first N vectors or texts")
-    p.add_argument("--num-beams", type=int, default=1)
+    p.add_argument(
+        "--num-beams", type=int, default=1, help="beams of the inverter's generation (hypothesis)"
+    )
     p.add_argument(
         "--steps",
         type=int,
@@ -154,7 +160,7 @@ RUN_FILES = ("train_log.jsonl", "eval_texts.jsonl", "checkpoint", "inverter")
 
 
 def check_run_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
-    """Refuse a ``train-inverter --out`` folder that the run would silently restart in.
+    """Refuse a ``train-inverter --save`` folder that the run would silently restart in.
 
     A missing or empty folder is fine. A folder that holds a run (:data:`RUN_FILES`) needs
     ``--resume`` (continue it) or ``--overwrite`` (start again at step 0); any other folder, and a
@@ -163,18 +169,18 @@ def check_run_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
     if not os.path.lexists(out):
         return
     if not out.is_dir():
-        raise NotADirectoryError(f"--out {str(out)!r} is a file: pass a run folder")
+        raise NotADirectoryError(f"--save {str(out)!r} is a file: pass a run folder")
     entries = {p.name for p in out.iterdir()}
     if not entries:
         return
     if not entries & set(RUN_FILES):
         raise FileExistsError(
-            f"--out {str(out)!r} is a folder that holds no train-inverter run: pass a new or "
+            f"--save {str(out)!r} is a folder that holds no train-inverter run: pass a new or "
             "empty folder"
         )
     if not (resume or overwrite):
         raise FileExistsError(
-            f"--out {str(out)!r} holds a train-inverter run: pass --resume to continue it, or "
+            f"--save {str(out)!r} holds a train-inverter run: pass --resume to continue it, or "
             "--overwrite to start it again from step 0"
         )
 
@@ -184,17 +190,17 @@ def _cmd_train_inverter(args: argparse.Namespace) -> int:
     from inversion import train_inverter
 
     # before any model loads: an existing run is never restarted by accident
-    check_run_dir(Path(args.out), resume=args.resume, overwrite=args.overwrite)
+    check_run_dir(Path(args.save), resume=args.resume, overwrite=args.overwrite)
     emb = load_embedder(args.embedder, device=args.device, cache=args.cache)
     start = time.perf_counter()
     names = (
         "decoder prefix_tokens finetune max_length eval_size seed device resume steps batch_size "
         "lr noise_std eval_every checkpoint_every"
     )
-    train_inverter(args.corpus, args.out, embedder=emb, progress=True, **from_args(args, names))
+    train_inverter(args.corpus, args.save, embedder=emb, progress=True, **from_args(args, names))
     print(
         f"trained an inverter for {emb.name} in {time.perf_counter() - start:.0f}s -> "
-        f"{Path(args.out) / 'inverter'}"
+        f"{Path(args.save) / 'inverter'}"
     )
     return 0
 

@@ -407,3 +407,21 @@ def test_entity_recovery_bad_input():
         entity_recovery([], [])
     with pytest.raises(TypeError, match=r"hypotheses\[0\]"):
         entity_recovery([{"name": "x"}], [3])
+
+
+def test_entity_recovery_and_the_audit_share_one_fact_matcher():
+    """inversion.entity_recovery counts a fact exactly when embedlens.facts.found does."""
+    from embedlens.facts import found
+
+    cases = [
+        ({"condition": "Crohn's disease"}, "crohn crohn"),  # token sets, generic words left out
+        ({"condition": "rheumatoid arthritis"}, "arthritis, rheumatoid"),
+        ({"phone": "555-123-4567"}, "call 555 or 1234567"),  # two numbers, never joined
+        ({"dob": "1990-03-07"}, "born March 7, 1990"),  # dates as dates
+        ({"dob": "1990-03-07"}, "born 1990, on 03 07"),
+        ({"name": "Ann Lee"}, "the annual leeds report"),  # whole words only
+    ]
+    result = entity_recovery([f for f, _ in cases], [h for _, h in cases], bootstrap=0)
+    got = [next(iter(ex.values()))[0][1] for ex in result.per_example]
+    expected = [found(*next(iter(f.items())), h) for f, h in cases]
+    assert got == expected == [True, True, False, True, False, False]

@@ -109,3 +109,101 @@ def test_pdf_is_printed_with_its_pages(result, tmp_path):
     pdf = tmp_path / "r" / "report.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
     assert pdf_pages(pdf) >= 3  # a dozen sections, tables and plots: several A4/Letter pages
+
+
+#: the sections issue 19 added, as the page names them
+NEW_SECTIONS = ("threat-model", "methodology", "glossary", "limitations", "recommendations")
+# what the browser laid out: each section's and the banner's box, text and colours, as JSON
+_LAYOUT = """<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  var out = {};
+  document.querySelectorAll('section[id], #redaction').forEach(function (el) {
+    var r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    out[el.id] = {top: r.top + window.scrollY, height: r.height, width: r.width,
+      text: el.innerText.length, shown: s.display !== 'none' && s.visibility !== 'hidden',
+      border: s.borderTopColor, cls: el.className};
+  });
+  var pre = document.createElement('pre');
+  pre.id = '__layout';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+}, 300); });
+</script>"""
+
+
+def _layout(page, tmp_path):
+    """How headless Chromium lays ``page`` out (see ``_LAYOUT``)."""
+    import html
+    import json
+    import subprocess
+
+    from interpret.maps.browser import CHROMIUM_FLAGS
+    from interpret.maps.export import find_chromium
+
+    probe = tmp_path / "layout.html"
+    text = page.read_text(encoding="utf-8")
+    probe.write_text(text.replace("</body>", _LAYOUT + "</body>", 1), encoding="utf-8")
+    dom = subprocess.run(
+        [
+            find_chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1200,1600",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    ).stdout
+    found = re.search(r'<pre id="__layout">(.*?)</pre>', dom, re.S)
+    assert found is not None, "the page never finished loading"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def _rgb(css):
+    return tuple(int(v) for v in re.findall(r"\d+", css)[:3])
+
+
+@pytest.mark.skipif(
+    __import__("interpret.maps.export", fromlist=["find_chromium"]).find_chromium() is None,
+    reason="needs a headless Chromium: `make demo` installs it (apt-get install chromium)",
+)
+def test_the_new_sections_render_in_chromium(result, tmp_path):
+    """A screenshot-level check of the page as a reader sees it: no JavaScript error, ink on
+    the screen, each new section laid out with its text, and the red warning at the top of a
+    report that is not redacted (a masked note instead when it is)."""
+    from interpret.maps.browser import render_check
+
+    page = result.to_html(tmp_path / "plain")
+    check = render_check(page, screenshot=tmp_path / "shot.png", width=1200, height=1600)
+    assert check.errors == [], check.errors
+    assert check.plots >= 2 and check.ink > 0.05 and check.colors > 20  # not a blank page
+    masked_page = result.to_html(tmp_path / "masked", redact=True)
+    masked_check = render_check(masked_page, screenshot=tmp_path / "masked.png", height=1600)
+    assert masked_check.errors == [], masked_check.errors
+
+    def red(pixels):  # red pixels near the top of a screenshot (the risk badge has some too)
+        top = pixels[:500].astype(int)
+        return int(((top[..., 0] > 170) & (top[..., 1] < 90) & (top[..., 2] < 90)).sum())
+
+    # the warning's red border (2 px round a full-width box) is painted, and only unredacted
+    assert red(check.pixels) - red(masked_check.pixels) > 1000
+
+    boxes = _layout(page, tmp_path)
+    for key in NEW_SECTIONS:
+        box = boxes[key]
+        assert box["shown"] and box["height"] > 40 and box["width"] > 300, (key, box)
+        assert box["text"] > 150, (key, box)  # a heading and real content, not an empty box
+    warning = boxes["redaction"]
+    assert "warning" in warning["cls"] and warning["shown"] and warning["height"] > 20
+    assert warning["top"] < 400  # at the top: above every section
+    assert warning["top"] < min(b["top"] for k, b in boxes.items() if k != "redaction")
+    r, g, b = _rgb(warning["border"])
+    assert r > 150 and g < 90 and b < 90, warning["border"]  # red
+
+    masked = _layout(masked_page, tmp_path)
+    assert "warning" not in masked["redaction"]["cls"] and masked["redaction"]["shown"]
+    assert all(masked[k]["shown"] and masked[k]["text"] > 150 for k in NEW_SECTIONS)

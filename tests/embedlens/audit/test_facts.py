@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from embedlens.audit.facts import date_mentions, fact_checks, found
+from embedlens.facts import date_mentions, fact_checks, found
 
 
 @pytest.mark.parametrize(
@@ -19,6 +19,8 @@ from embedlens.audit.facts import date_mentions, fact_checks, found
         ("phone", "555-123-4567", "call (555) 123 4567"),
         ("phone", "555.123.4567", "+1 555 123 4567"),
         ("phone", "5551234567", "555-123-4567 and 1990"),
+        ("phone", "555-123-4567", "from (555) 123 - 4567, mail"),  # spaces around a dash
+        ("name", "Dr. Ann Lee", "LEE, Ann"),  # titles are no part of a name
         ("dob", "1990-03-07", "born 1990-03-07"),
         ("dob", "1990-03-07", "born 7 March 1990"),
         ("dob", "1990-03-07", "born March 7th, 1990"),

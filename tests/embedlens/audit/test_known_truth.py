@@ -70,7 +70,7 @@ def test_unrelated_attacker_texts_leave_identifying_facts_at_the_prior(outsider)
     assert nn["fields"]["email"]["rate"] == nn["fields"]["phone"]["rate"] == 0.0
     assert outsider.summary["identifying_rate"] < THRESHOLDS["high_identifying"]
     # what is listed as recovered really occurs in what the attack wrote
-    from embedlens.audit.facts import found
+    from embedlens.facts import found
 
     for rec, fields in zip(nn["records"], load_corpus("pii", n=N, seed=0).fields, strict=True):
         for v in rec["values"]:

@@ -87,3 +87,56 @@ def test_report_command_rewrites_a_result_redacted(tmp_path, toy_client, capsys)
     assert "are masked" in page and "This report is sensitive" not in page
     assert main(["report", str(out), "--out", str(again)]) == 1  # exists: refused
     assert "exists" in capsys.readouterr().err
+
+
+def _subparser(name):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return parser, sub.choices[name]
+
+
+#: (command, new name, old name, value, dest): one name per idea, the old one a hidden alias
+RENAMED = [
+    ("audit", "--limit", "--records", "7", "records"),
+    ("demo", "--limit", "--records", "7", "records"),
+    ("train-inverter", "--save", "--out", "runs/x", "save"),
+]
+
+
+@pytest.mark.parametrize("command, new, old, value, dest", RENAMED)
+def test_old_option_names_still_work_and_are_hidden_from_help(command, new, old, value, dest):
+    parser, sub = _subparser(command)
+    by_new = parser.parse_args([command, new, value])
+    by_old = parser.parse_args([command, old, value])
+    expected = int(value) if dest == "records" else value
+    assert getattr(by_new, dest) == getattr(by_old, dest) == expected
+    assert new in sub.format_help().split()
+    assert old not in sub.format_help().split() and old not in sub.format_usage().split()
+    assert f"[{old}" not in sub.format_usage()
+
+
+def test_the_renamed_options_keep_their_defaults():
+    parser, _ = _subparser("audit")
+    assert parser.parse_args(["audit"]).records == 300
+    assert parser.parse_args(["demo"]).records == 300
+    assert parser.parse_args(["invert", "--corpus", "pii", "--out", "x.jsonl"]).limit is None
+    with pytest.raises(SystemExit):  # train-inverter still needs its run folder
+        parser.parse_args(["train-inverter"])
+
+
+def test_every_command_reads_how_many_records_as_limit():
+    """One name per idea: --limit wherever a command takes the first N records."""
+    for command in ("embed", "invert", "probe", "map", "explain", "audit", "demo"):
+        _, sub = _subparser(command)
+        words = sub.format_help().split()
+        assert "--limit" in words and "--records" not in words, command
+
+
+def test_an_audit_run_with_the_old_records_name_audits_that_many(tmp_path, toy_client, capsys):
+    out = tmp_path / "report"
+    args = _audit(out)
+    args[args.index("--limit")] = "--records"
+    args[args.index("--records") + 1] = "12"
+    assert main(args) == 0, capsys.readouterr().err
+    data = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert data["config"]["corpus"]["records"] == 12

@@ -51,7 +51,7 @@ def _audit(out, *extra):
         "audit",
         "--embedder",
         "py:toy_client:embed",
-        "--records",
+        "--limit",
         "20",
         "--attacks",
         "nn",

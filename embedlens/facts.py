@@ -1,6 +1,10 @@
-"""The audit's fact matcher: which private facts of a record a recovered text gives away.
+"""The fact matcher: which private facts of a record a recovered text gives away.
 
-The rule (the report prints :data:`RULE`):
+One matcher for the whole house: the audit's scores (:mod:`embedlens.audit.scoring`, a name
+counted three ways by :func:`fact_checks`) and :func:`inversion.entity_recovery` (each field, or
+each spaCy entity, by :func:`found`) both read a text's facts through it.
+
+The rule (the audit's report prints :data:`RULE`):
 
 - **names** count three ways, separately: the first name, the last name and the full name. A
   name part counts when it occurs as a whole word (``"ann"`` is not found in ``"annual"``); the
@@ -10,8 +14,9 @@ The rule (the report prints :data:`RULE`):
   say nothing about the person left out; the fact counts when every remaining token occurs as a
   word of the recovered text, in any order (``"arthritis ... rheumatoid"`` is rheumatoid
   arthritis, ``"crohn crohn"`` is Crohn's disease).
-- **phone numbers** compare digits within one number: a run of digits that may hold spaces,
-  dots, dashes, slashes or brackets between digit groups, never across words (``"555 or
+- **phone numbers** compare digits within one number: a run of digits that may hold a space,
+  a dot, dash or slash (spaces around it allowed) or brackets between digit groups, never
+  across words or commas (``"555 or
   1234567"`` is two numbers); a prefix beyond the last 10 digits is ignored.
 - **dates** are read in several formats (``1990-03-07``, ``07/03/1990``, ``03/07/1990``,
   ``7 March 1990``, ``March 7, 1990``, ``19900307``) and compared as dates.
@@ -28,7 +33,17 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["NAME_PARTS", "RULE", "date_mentions", "fact_checks", "found", "tokens"]
+__all__ = [
+    "GENERIC",
+    "NAME_PARTS",
+    "NUMBER",
+    "RULE",
+    "TITLES",
+    "date_mentions",
+    "fact_checks",
+    "found",
+    "tokens",
+]
 
 #: what a ``name`` field is counted as
 NAME_PARTS: tuple[str, ...] = ("full_name", "first_name", "last_name")
@@ -70,7 +85,7 @@ GENERIC = frozenset(
     ]
 )
 #: titles and suffixes that are no part of a person's name
-_TITLES = frozenset(
+TITLES = frozenset(
     [
         "mr",
         "mrs",
@@ -109,8 +124,9 @@ _MONTHS = {
     )
     for m in names
 }
-# one number: digit groups joined by at most one separator (space, dot, dash, slash, bracket)
-_NUMBER = re.compile(r"\+?\(?\d+(?:(?:[ .\-/]|\) ?)\(?\d+)*")
+#: one number: digit groups joined by one separator (a space; a dot, dash or slash with a space
+#: either side or none; a bracket), so "555 123 - 4567" is one number, "555-123, 4567" two
+NUMBER = re.compile(r"\+?\(?\d+(?:(?: ?[.\-/] ?| |\) ?)\(?\d+)*")
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _D_MONTH_Y = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\.?,?\s+(\d{{4}})\b")
 _MONTH_D_Y = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")
@@ -126,7 +142,7 @@ def tokens(text: str) -> list[str]:
 
 def _numbers(text: str) -> list[str]:
     """The digits of each separate number in ``text``."""
-    return [re.sub(r"\D", "", m) for m in _NUMBER.findall(text)]
+    return [re.sub(r"\D", "", m) for m in NUMBER.findall(text)]
 
 
 def date_mentions(text: str) -> set[tuple[int, int, int]]:
@@ -172,6 +188,8 @@ def found(kind: str, value: str, hypothesis: str) -> bool:
     False
     >>> found("dob", "1990-03-07", "born on March 7, 1990")
     True
+    >>> found("name", "Dr. Ann Lee", "LEE, Ann")
+    True
     """
     key = kind.casefold()
     if "phone" in key:
@@ -186,6 +204,8 @@ def found(kind: str, value: str, hypothesis: str) -> bool:
         needle = "".join(value.split()).casefold()
         return bool(needle) and needle in squeezed
     need = _content(value)
+    if "name" in key or key == "person":  # "Dr. Ann Lee MD" is found as "ann lee"
+        need = {w for w in need if w not in TITLES} or need
     return bool(need) and need <= set(tokens(hypothesis))
 
 
@@ -209,7 +229,7 @@ def fact_checks(
             continue
         value = str(value)
         if k == "name":
-            parts = [p for p in value.split() if tokens(p) and tokens(p)[0] not in _TITLES]
+            parts = [p for p in value.split() if tokens(p) and tokens(p)[0] not in TITLES]
             norm = [tokens(p) for p in parts]
             hit = [bool(t) and set(t) <= words for t in norm]
             out["full_name"] = [(value, bool(parts) and all(hit))]
