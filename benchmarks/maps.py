@@ -12,8 +12,15 @@ Two measurements, each optional:
    and whether headless Chromium renders it (no JavaScript error, points drawn: screenshot
    pixel statistics). Needs Debian's ``chromium``; without it the browser step is skipped.
 
-Run ``python benchmarks/maps.py --n-umap 2000 --n-figure 20000`` for a quick check; the
-defaults are the sizes of the issue (100,000 and 1,000,000). Results go to
+3. **Page to share.** For each of ``--n-share`` (default 100,000 and 1,000,000) points, the
+   same data as the figure plus 20 k-means clusters named on the map: ``export_html`` (its
+   time split into neighbours, payload and writing), the file's size and what each part of it
+   weighs, then headless Chromium: the page's own time from navigation to the first full draw,
+   the wall time of the Chromium run, JavaScript errors, points drawn, screenshot ink; and a
+   search over every text typed into the page (time to inflate and scan all blocks).
+
+Run ``python benchmarks/maps.py --n-umap 2000 --n-figure 20000 --n-share 20000`` for a quick
+check; the defaults are the sizes of the issues (100,000 and 1,000,000). Results go to
 ``benchmarks/out/maps.json``.
 """
 
@@ -37,8 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from interpret.maps import EmbeddingMap  # noqa: E402
-from interpret.maps.browser import render_check  # noqa: E402
+from interpret.maps.browser import probe_page, render_check  # noqa: E402
 from interpret.maps.export import find_chromium, write_html  # noqa: E402
+from interpret.maps.page import flatten, unpack_indices  # noqa: E402
 
 logger = logging.getLogger("benchmarks.maps")
 
@@ -181,6 +189,100 @@ def bench_figure(n: int, out_dir: Path, *, browser: bool) -> dict[str, Any]:
     return result
 
 
+def synthetic_map_data(n: int) -> tuple[np.ndarray, list[str], list[str]]:
+    """The figure benchmark's data: 16-dim clustered vectors, ~100-character texts, 20 labels."""
+    rng = np.random.default_rng(0)
+    X = clustered_vectors(n, 16, clusters=20)
+    labels = [f"group {g}" for g in rng.integers(0, 20, size=n)]
+    picks = rng.integers(0, len(WORDS), size=(n, 12))
+    texts = [f"record {i}: " + " ".join(WORDS[j] for j in row) for i, row in enumerate(picks)]
+    return X, texts, labels
+
+
+def bench_share(n: int, out_dir: Path, *, browser: bool) -> dict[str, Any]:
+    import base64
+    import re
+
+    X, texts, labels = synthetic_map_data(n)
+    result: dict[str, Any] = {"n": n}
+    start = time.perf_counter()
+    m = EmbeddingMap("pca", progress=False, random_state=0).fit(
+        X, texts=texts, labels={"group": labels}
+    )
+    m.cluster("kmeans", n_clusters=20, random_state=0)
+    result["layout_and_clusters_s"] = round(time.perf_counter() - start, 1)
+    path = out_dir / f"share-{n}.html"
+    start = time.perf_counter()
+    m.export_html(path, color="group", title=f"{n:,} synthetic records")
+    result["export_s"] = round(time.perf_counter() - start, 1)
+    size = path.stat().st_size
+    result["html_mb"] = round(size / 1e6, 1)
+    page = path.read_text(encoding="utf-8")
+    data = json.loads(re.search(r'type="application/json">(.*?)</script>', page, re.S).group(1))
+    texts_b64 = sum(len(b) for b in data["texts"]["blocks"])
+    result["parts_mb"] = {
+        "coordinates": round((len(data["x"]) + len(data["y"])) / 1e6, 1),
+        "labels_and_clusters": round(sum(len(c.get("data", "")) for c in data["columns"]) / 1e6, 1),
+        "neighbors": round(len(data["neighbors"]["data"]) / 1e6, 1),
+        "texts": round(texts_b64 / 1e6, 1),
+    }
+    result["parts_mb"]["rest"] = round(size / 1e6 - sum(result["parts_mb"].values()), 1)
+    result["text_budget_chars"] = data["texts"]["budget"]
+    result["texts_cut"] = data["texts"]["cut"]
+    result["texts_raw_mb"] = round(data["texts"]["raw_bytes"] / 1e6, 1)
+    result["texts_deflated_mb"] = round(data["texts"]["compressed_bytes"] / 1e6, 1)
+    result["neighbors"] = {k: data["neighbors"][k] for k in ("k", "bits", "exact")}
+    assert len(base64.b64decode(data["x"])) == 2 * n
+    nb = data["neighbors"]
+    probe_row = n // 2
+    expected_neighbors = unpack_indices(nb["bits"], nb["data"], nb["k"], n)[probe_row].tolist()
+    del page, data
+    logger.info("share page of %d points: %s", n, result)
+    if browser and find_chromium() is not None:
+        report = render_check(
+            path,
+            screenshot=out_dir / f"share-{n}.png",
+            width=1400,
+            height=900,
+            budget_ms=60_000,
+            timeout=600,
+        )
+        result["browser"] = {
+            "ok": report.ok,
+            "errors": report.errors,
+            "points_drawn": (report.page or {}).get("drawn"),
+            # the page's own clock; headless Chromium runs it in virtual time, so only the wall
+            # time of the whole Chromium run (start, load, parse, decode, draw, exit) is real
+            "page_clock_render_ms": round((report.page or {}).get("render_ms") or -1),
+            "chromium_wall_s": round(report.seconds, 1),
+            "ink_fraction": round(report.ink, 4),
+        }
+        started = time.perf_counter()
+        found, errors = probe_page(
+            path,
+            "(function () { var t = performance.now(); return embedlens.search('zephyr rocket')"
+            ".then(function (list) { var t2 = performance.now(); embedlens.click("
+            + str(probe_row)
+            + "); return {matches: list.length, page_clock_ms: t2 - t,"
+            " neighbors: embedlens.state.neighbors, first: list.slice(0, 3)}; }); })()",
+            budget_ms=120_000,
+            timeout=600,
+        )
+        result["browser"]["search_click_run_wall_s"] = round(time.perf_counter() - started, 1)
+        result["browser"]["search"] = found
+        result["browser"]["search_errors"] = errors
+        budget = int(result["text_budget_chars"])
+        expected = sum("zephyr rocket" in flatten(t, budget).lower() for t in texts)
+        result["browser"]["search_expected"] = expected
+        result["browser"]["neighbors_match_python"] = (
+            found is not None and found.get("neighbors") == expected_neighbors
+        )
+        if found is not None:
+            found.pop("neighbors", None)
+        logger.info("browser: %s", result["browser"])
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -192,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument(
         "--n-figure", type=int, default=1_000_000, help="points of the figure benchmark (0: skip)"
+    )
+    parser.add_argument(
+        "--n-share",
+        default="100000,1000000",
+        help="comma-separated sizes of the share-page benchmark ('' or 0: skip)",
     )
     parser.add_argument(
         "--no-browser", action="store_true", help="skip the headless Chromium check"
@@ -212,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
             folder = args.keep or Path(tmp)
             folder.mkdir(parents=True, exist_ok=True)
             results["figure"] = bench_figure(args.n_figure, folder, browser=not args.no_browser)
+    sizes = [int(v) for v in str(args.n_share).split(",") if v.strip() and int(v) > 0]
+    if sizes:
+        with tempfile.TemporaryDirectory(prefix="embedlens-bench-") as tmp:
+            folder = args.keep or Path(tmp)
+            folder.mkdir(parents=True, exist_ok=True)
+            results["share"] = [bench_share(n, folder, browser=not args.no_browser) for n in sizes]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2))

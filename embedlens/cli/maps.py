@@ -1,9 +1,16 @@
-"""``embedlens map``: an interactive 2-D/3-D map of a corpus or of vectors, as one HTML file."""
+"""``embedlens map``: a map of a corpus or of vectors, as one offline HTML page or a figure.
+
+``--out map.html`` writes the plotly page (``--page share``: the page to share, with search,
+neighbours, filters and tables); ``--format png|svg|pdf`` (or the suffix of ``--out``) writes a
+paper figure at ``--dpi`` in ``--theme light|dark``; ``--cluster kmeans:8`` names clusters.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +19,22 @@ from embedlens.cli.common import add_flags, add_out, check_out
 from embedlens.cli.sources import add_source_args, load_source, source_vectors
 
 __all__ = ["register"]
+
+FORMATS = {"html": (".html", ".htm"), "png": (".png",), "svg": (".svg",), "pdf": (".pdf",)}
+
+
+def parse_cluster(spec: str | None) -> tuple[str, int | None] | None:
+    """``--cluster`` as ``(method, number)``: ``kmeans:8`` -> ("kmeans", 8), ``hdbscan`` ->
+    ("hdbscan", None), ``hdbscan:25`` -> ("hdbscan", 25) (its smallest cluster)."""
+    if spec is None:
+        return None
+    found = re.fullmatch(r"(kmeans|hdbscan)(?::(\d+))?", spec.strip().lower())
+    if found is None or (found.group(2) is not None and int(found.group(2)) < 1):
+        raise ValueError(
+            f"--cluster {spec!r} is not kmeans:K, hdbscan or hdbscan:MIN_SIZE: write e.g. "
+            "--cluster kmeans:8"
+        )
+    return found.group(1), int(found.group(2)) if found.group(2) else None
 
 
 def register(sub: Any) -> None:
@@ -30,9 +53,46 @@ def register(sub: Any) -> None:
     p.add_argument("--metric", default="cosine", help="distance of the layout (default: cosine)")
     add_flags(p, "seed", help="seed of the layout (UMAP: slower)")
     p.add_argument("--title", help="title of the page")
+    p.add_argument(
+        "--cluster",
+        metavar="SPEC",
+        help="find and name clusters: kmeans:K (e.g. kmeans:8), hdbscan, or hdbscan:MIN_SIZE",
+    )
+    p.add_argument(
+        "--format",
+        choices=["html", "png", "svg", "pdf"],
+        help="what to write (default: the suffix of --out); png/svg/pdf are paper figures",
+    )
+    p.add_argument(
+        "--page",
+        choices=["plotly", "share"],
+        default="plotly",
+        help="HTML page: plotly (default) or share (search box, neighbours of a clicked "
+        "point, tables, filters; compact: a million points near 50 MB)",
+    )
+    p.add_argument("--theme", choices=["light", "dark"], default="light")
+    p.add_argument("--dpi", type=float, default=300.0, help="resolution of a PNG (default 300)")
+    p.add_argument("--width-in", type=float, default=6.5, help="figure width in inches")
+    p.add_argument("--height-in", type=float, help="figure height in inches (default: 0.8 x width)")
+    p.add_argument(
+        "--neighbors", type=int, help="neighbours per point in a share page (default by size)"
+    )
+    p.add_argument(
+        "--decode",
+        choices=["search"],
+        help="share page only: decode cluster centroids and empty regions of the map with the "
+        "CPU search inverter (inversion.SearchInverter, with --embedder; the map's texts are "
+        "its auxiliary texts)",
+    )
+    p.add_argument(
+        "--decode-seconds", type=float, default=60.0, help="time budget of --decode (default 60)"
+    )
+    p.add_argument(
+        "--decode-cells", type=int, default=12, help="empty regions decoded at most (default 12)"
+    )
     add_flags(p, "embedder", "device", "cache")
     add_flags(p, "batch-size", default=64, help="texts per embedding batch")
-    add_out(p, "output .html file")
+    add_out(p, "output .html, .png, .svg or .pdf file")
     p.set_defaults(func=_cmd_map)
 
 
@@ -40,7 +100,27 @@ def _cmd_map(args: argparse.Namespace) -> int:
     from interpret import EmbeddingMap
     from interpret.maps.draw import plotly_text
 
-    out = check_out(args.out, (".html", ".htm"), args.overwrite)
+    fmt = args.format or "html"
+    if fmt != "html" and Path(args.out).suffix.lower() not in FORMATS[fmt]:
+        raise ValueError(
+            f"--out must end in .{fmt} for --format {fmt}, got {Path(args.out).name!r}"
+        )
+    if fmt == "html" and Path(args.out).suffix.lower() in (".png", ".svg", ".pdf"):
+        suffix = Path(args.out).suffix.lower()
+        raise ValueError(
+            f"--out must end in .html for a page, got {Path(args.out).name!r}: pass "
+            f"--format {suffix[1:]} for a figure"
+        )
+    out = check_out(args.out, FORMATS[fmt], args.overwrite)
+    cluster = parse_cluster(args.cluster)
+    if args.decode and (fmt != "html" or args.page != "share"):
+        raise ValueError("--decode writes decoded texts into the share page: add --page share")
+    if args.decode_cells < 0:
+        raise ValueError(f"--decode-cells must be 0 or more, got {args.decode_cells}")
+    for name in ("dpi", "width_in", "height_in", "decode_seconds"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
     source = load_source(args, label=args.color)
     labels: dict[str, list[Any]] | None = None
     values: dict[str, list[float]] | None = None
@@ -63,13 +143,63 @@ def _cmd_map(args: argparse.Namespace) -> int:
         random_state=args.seed,
         progress=True,
     ).fit(X, texts=source.texts, labels=labels, values=values)
-    # the default title names a file and a column: escaped, as plotly renders a few tags
-    title = args.title or (
-        f"{args.method.upper() if args.method != 'tsne' else 't-SNE'} map of {source.n:,} "
-        f"records from {plotly_text(source.name)}"
-        + (f", coloured by {plotly_text(args.color)}" if args.color else "")
-    )
-    emap.save_html(out, color=args.color, title=title)
+
+    # the default title names a file and a column: escaped for plotly, which renders a few
+    # tags; the share page shows every text as text, so it gets the plain title
+    def default_title(esc: Any) -> str:
+        return (
+            f"{args.method.upper() if args.method != 'tsne' else 't-SNE'} map of {source.n:,} "
+            f"records from {esc(source.name)}"
+            + (f", coloured by {esc(args.color)}" if args.color else "")
+        )
+
+    title = args.title or default_title(plotly_text)
+    if cluster is not None:
+        method, number = cluster
+        if method == "kmeans":
+            emap.cluster("kmeans", n_clusters=number or 8, random_state=args.seed)
+        else:
+            emap.cluster("hdbscan", min_cluster_size=number)
+    color = args.color or ("cluster" if cluster is not None else None)
+    if fmt != "html":
+        emap.save_image(
+            out,
+            format=fmt,
+            width_in=args.width_in,
+            height_in=args.height_in or 0.8 * args.width_in,
+            dpi=args.dpi,
+            color=color,
+            title=args.title and plotly_text(args.title),
+            theme=args.theme,
+        )
+    elif args.page == "share" and args.components == 2:
+        inverter = None
+        if args.decode == "search":
+            from embedlens.embedders import load_embedder
+            from inversion.search import SearchInverter
+
+            inverter = SearchInverter(
+                embedder=load_embedder(args.embedder, device=args.device, cache=args.cache),
+                aux_texts=source.texts,
+                max_queries=400,
+                max_seconds=2.0,
+                progress=False,
+            )
+        from interpret.maps.decode import DecodeBudget
+
+        emap.export_html(
+            out,
+            color=color,
+            title=args.title or default_title(str),
+            theme=args.theme,
+            k=args.neighbors,
+            inverter=inverter,
+            decode_budget=DecodeBudget(
+                max_cells=args.decode_cells, max_seconds=args.decode_seconds
+            ),
+        )
+    else:
+        emap.save_html(out, color=color, title=title, theme=args.theme)
     what = f"embedded with {embedder['name']}, " if embedder else ""
     print(
         f"mapped {source.n} records ({what}{args.method}, {time.perf_counter() - start:.1f}s) "

@@ -10,12 +10,18 @@ draws.
 
 One idea a module: ``map`` (:class:`EmbeddingMap`), ``data`` (the texts, labels, values and
 ids of the points), ``layout`` (UMAP, PCA, t-SNE), ``neighbors`` (nearest neighbours in the
-original space), ``cluster`` (clusters and their names), ``draw`` (plotly traces), ``widget``
-(live selections and clicks), ``export`` (HTML and images), ``compare`` (two spaces side by
-side) and ``browser`` (checking that an exported page renders in headless Chromium).
+original space), ``cluster`` (clusters and their names), ``draw`` (plotly traces), ``palette``
+(a colour-blind-safe palette for 20+ categories, CIEDE2000, light and dark themes), ``widget``
+(live selections and clicks), ``export`` (the plotly page, and images for papers in inches at
+a DPI), ``page`` and ``page_script`` (the page to share: search, neighbours, tables, filters,
+in plain JavaScript), ``decode`` (decoded centroids and empty regions, with any inverter or
+explainer), ``compare`` (two spaces side by side) and ``browser`` (checking an exported page in
+headless Chromium, and driving it as a reader would).
 
 Scale: figures use WebGL and compact float32 payloads, and hover texts are truncated (shorter
-as maps grow), so a million points stay interactive. Above ``max_fit_points`` points UMAP is
+as maps grow), so a million points stay interactive. The page to share
+(:meth:`EmbeddingMap.export_html`) is smaller still: uint16 coordinates, packed neighbour
+indices and deflated texts with a stated per-point budget put a million points near 50 MB. Above ``max_fit_points`` points UMAP is
 fitted on a random sample and the other points are placed with ``transform``: the layout of a
 million points takes minutes instead of hours, at the cost that the sample alone shapes the
 map (a group much rarer than one in ``max_fit_points`` may be placed inside a neighbouring
@@ -33,6 +39,9 @@ Examples
 >>> m.embedding_.shape
 (60, 2)
 >>> fig = m.figure(title="a map")  # a plotly Figure; m.widget() in JupyterLab
+>>> page = m.export_html()  # or m.export_html("map.html"): one offline page to share
+>>> page.startswith("<!doctype html>")
+True
 """
 
 from __future__ import annotations

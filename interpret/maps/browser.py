@@ -16,6 +16,7 @@ import re
 import struct
 import subprocess
 import tempfile
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,11 +67,13 @@ window.addEventListener('load', function () {
       gl += gd.querySelectorAll('canvas').length;
     });
     var noWebgl = /WebGL is not supported/i.test(document.body.innerText);
+    var page = window.embedlens && window.embedlens.report ? window.embedlens.report() : null;
+    if (page) { plots += 1; traces += 1; points += page.drawn; }
     var pre = document.createElement('pre');
     pre.id = '__embedlens_report';
     pre.style.display = 'none';
     pre.textContent = JSON.stringify({plots: plots.length, traces: traces, points: points,
-      canvases: gl, no_webgl: noWebgl, errors: window.__embedlensErrors});
+      canvases: gl, no_webgl: noWebgl, errors: window.__embedlensErrors, page: page});
     document.body.appendChild(pre);
   }, 500);
 });
@@ -89,6 +92,8 @@ class RenderReport:
     errors: list[str] = field(default_factory=list)
     ink: float = 0.0  # fraction of screenshot pixels that are not background
     colors: int = 0  # distinct colours among those pixels (quantised)
+    page: dict | None = None  # a shareable page's own report (points drawn, render time)
+    seconds: float = 0.0  # wall time of the Chromium run that loaded the page (DOM report)
     screenshot: Path | None = None
     pixels: np.ndarray | None = field(default=None, repr=False)
 
@@ -134,6 +139,7 @@ def render_check(
             f"--window-size={width},{height}",
             f"--virtual-time-budget={budget_ms}",
         ]
+        started = time.perf_counter()
         dom = subprocess.run(
             [*common, "--dump-dom", probe.as_uri()],
             capture_output=True,
@@ -141,6 +147,7 @@ def render_check(
             timeout=timeout,
             check=False,
         ).stdout
+        seconds = time.perf_counter() - started
         found = re.search(r'<pre id="__embedlens_report"[^>]*>(.*?)</pre>', dom, re.S)
         report = RenderReport()
         if found is None:
@@ -150,6 +157,7 @@ def render_check(
 
             for key, value in json.loads(html.unescape(found.group(1))).items():
                 setattr(report, key, value)
+        report.seconds = seconds
         shot = Path(screenshot) if screenshot is not None else Path(tmp) / "shot.png"
         subprocess.run(
             [*common, f"--screenshot={shot}", source.resolve().as_uri()],
@@ -241,3 +249,77 @@ def _unfilter(kind: int, line: bytearray, prev: bytearray, bpp: int) -> bytearra
             pred = left if pa <= pb and pa <= pc else (up if pb <= pc else corner)
             line[i] = (line[i] + pred) & 0xFF
     return line
+
+
+_PROBE = """<script>
+window.addEventListener('load', function () {
+  function finish(value) {
+    var pre = document.createElement('pre');
+    pre.id = '__embedlens_probe';
+    pre.style.display = 'none';
+    pre.textContent = JSON.stringify({result: value, errors: window.__embedlensErrors});
+    document.body.appendChild(pre);
+  }
+  function wait(tries) {
+    if (!(window.embedlens && window.embedlens.ready)) {
+      if (tries > 400) { finish({timeout: true}); return; }
+      setTimeout(function () { wait(tries + 1); }, 25);
+      return;
+    }
+    Promise.resolve().then(function () { return (PROBE_BODY); })
+      .then(function (v) { setTimeout(function () { finish(v); }, 50); },
+            function (e) { window.__embedlensErrors.push(String(e)); finish(null); });
+  }
+  wait(0);
+});
+</script>"""
+
+
+def probe_page(
+    page: str | os.PathLike[str],
+    script: str,
+    *,
+    width: int = 1200,
+    height: int = 900,
+    budget_ms: int = 20_000,
+    timeout: float = 120.0,
+    chromium: str | None = None,
+) -> tuple[object, list[str]]:
+    """Run ``script`` (a JavaScript expression, may be a promise) in a shareable page.
+
+    The expression is evaluated once ``window.embedlens.ready`` is true, in a copy of the page
+    that also records JavaScript errors; returns ``(its JSON value, errors)``. The tests use it
+    to type in the search box, click points and read the tables, as a reader would.
+    """
+    browser = chromium or find_chromium()
+    if browser is None:
+        raise FileNotFoundError("no Chromium found: apt-get install chromium, or set BROWSER_PATH")
+    source = Path(page)
+    with tempfile.TemporaryDirectory(prefix="embedlens-probe-") as tmp:
+        probe = Path(tmp) / source.name
+        text = source.read_text(encoding="utf-8")
+        text = re.sub(r"<head>", "<head>" + _OBSERVER, text, count=1)
+        body = _PROBE.replace("PROBE_BODY", script)
+        probe.write_text(text.replace("</body>", body + "</body>", 1), encoding="utf-8")
+        dom = subprocess.run(
+            [
+                browser,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={Path(tmp) / 'profile'}",
+                f"--window-size={width},{height}",
+                f"--virtual-time-budget={budget_ms}",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        ).stdout
+    found = re.search(r'<pre id="__embedlens_probe"[^>]*>(.*?)</pre>', dom, re.S)
+    if found is None:
+        return None, ["the probe never finished (no report in the DOM)"]
+    import html
+
+    data = json.loads(html.unescape(found.group(1)))
+    return data["result"], list(data["errors"])

@@ -121,6 +121,7 @@ class MapComparison(FigureExport):
 
     _post_script = _LINK_SCRIPT  # hovering or selecting in one panel shows it in both
     _image_size = (1600, 750)
+    _image_inches = (7.0, 3.3)
 
     @property
     def mean_overlap(self) -> float:

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from interpret.maps.data import MISSING, PointData
+from interpret.maps.palette import GREY, palette, theme_colors
 
-#: colour of points whose category is folded into "(other)" or is missing
-GREY = "#b4b4b4"
+__all__ = ["GREY", "OTHER", "palette"]  # re-exported: colours live in interpret.maps.palette
+
 OTHER = "(other)"
 
 
@@ -162,14 +163,6 @@ def _hover_body(text: str, width: int, max_chars: int) -> str:
 # --------------------------------------------------------------------------- traces
 
 
-def palette(k: int) -> list[str]:
-    """``k`` distinct qualitative colours (repeating past 48)."""
-    from plotly.colors import qualitative
-
-    base = list(qualitative.Plotly) + list(qualitative.Dark24) + list(qualitative.Light24)
-    return [base[i % len(base)] for i in range(k)]
-
-
 def categories(values: np.ndarray, max_categories: int) -> tuple[list[Any], np.ndarray]:
     """Categories by decreasing count (ties by value); those past ``max_categories`` fold.
 
@@ -278,10 +271,26 @@ def axis_titles(method: str, n_components: int) -> list[str]:
     return [f"{stem}{sep}{i + 1}" for i in range(n_components)]
 
 
-def style_layout(fig: Any, *, method: str, n_components: int, title: str | None) -> None:
-    """The shared look: white template, equal aspect, hidden tick labels, compact legend."""
+def style_layout(
+    fig: Any,
+    *,
+    method: str,
+    n_components: int,
+    title: str | None,
+    theme: str = "light",
+    font_size: int | None = None,
+) -> None:
+    """The shared look: light or dark theme, hidden tick labels, compact legend.
+
+    Backgrounds and the font colour are set explicitly (not only through the template), so
+    image exports that redraw the figure (matplotlib) keep the theme.
+    """
+    colors = theme_colors(theme)
     fig.update_layout(
-        template="plotly_white",
+        template=colors.plotly_template,
+        paper_bgcolor=colors.background,
+        plot_bgcolor=colors.background,
+        font={"color": colors.text, **({"size": font_size} if font_size else {})},
         title={"text": title} if title else None,
         hovermode="closest",
         legend={"itemsizing": "constant", "tracegroupgap": 0},
@@ -302,9 +311,15 @@ def style_layout(fig: Any, *, method: str, n_components: int, title: str | None)
 
 
 def cluster_annotations(
-    centres: np.ndarray, names: Sequence[str], *, scene: bool = False
+    centres: np.ndarray,
+    names: Sequence[str],
+    *,
+    scene: bool = False,
+    theme: str = "light",
+    font_size: int = 12,
 ) -> list[dict[str, Any]]:
     """Labels drawn at cluster centres (escaped), for ``layout.annotations`` or a scene's."""
+    colors = theme_colors(theme)
     out = []
     for centre, name in zip(centres, names, strict=True):
         note: dict[str, Any] = {
@@ -312,8 +327,8 @@ def cluster_annotations(
             "y": float(centre[1]),
             "text": plotly_text(name),
             "showarrow": False,
-            "font": {"size": 12, "color": "#1a1a1a"},
-            "bgcolor": "rgba(255,255,255,0.75)",
+            "font": {"size": font_size, "color": colors.text},
+            "bgcolor": colors.halo,
             "borderpad": 2,
         }
         if scene:

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 ImageEngine = Literal["auto", "kaleido", "matplotlib"]
 IMAGE_FORMATS = ("png", "svg", "pdf", "jpeg", "jpg", "webp")
 PLOT_CONFIG = {"scrollZoom": True, "displaylogo": False}
+#: CSS pixels per inch: a figure laid out at this many px per inch prints fonts at their size
+CSS_DPI = 96.0
 
 
 def figure_html(fig: Any, *, post_script: str | None = None) -> str:
@@ -63,6 +65,7 @@ class FigureExport:
     figure: Callable[..., Any]
     _post_script: ClassVar[str | None] = None
     _image_size: ClassVar[tuple[int, int]] = (1000, 800)
+    _image_inches: ClassVar[tuple[float, float]] = (6.5, 5.0)
 
     def to_html(self, path: str | os.PathLike[str] | None = None, **figure_kwargs: Any) -> Any:
         """The figure as a self-contained HTML page (plotly.js inlined, works offline).
@@ -94,23 +97,70 @@ class FigureExport:
         height: int | None = None,
         scale: float = 2.0,
         engine: ImageEngine = "auto",
+        width_in: float | None = None,
+        height_in: float | None = None,
+        dpi: float | None = None,
         **figure_kwargs: Any,
     ) -> str:
         """Write a PNG, SVG or PDF for papers; returns the engine used.
 
-        ``width`` and ``height`` default to 1000 x 800 for a map, 1600 x 750 for a comparison.
-        kaleido renders it when it and a Chromium are installed; otherwise (or with
-        ``engine="matplotlib"``) matplotlib redraws the points, and a warning says so.
+        Two ways to size it: in pixels (``width`` and ``height``, default 1000 x 800 for a
+        map, 1600 x 750 for a comparison, times ``scale``), or for print, in inches at a
+        resolution (``width_in``, ``height_in``, ``dpi``; any of them switches to this mode,
+        default 6.5 x 5 in at 300 dpi; sizes round to 1/96 in). For print the page is laid out at 96 px per inch,
+        so fonts keep their size on paper (12 px is 9 pt), and a PNG carries its DPI (a
+        ``pHYs`` chunk) so that LaTeX and Word place it at the stated size. SVG and PDF are
+        vector files with their text as text. kaleido renders it when it and a Chromium are
+        installed; otherwise (or with ``engine="matplotlib"``) matplotlib redraws the points,
+        and a warning says so. Keyword arguments go to ``figure`` (``theme="dark"``,
+        ``font_size=``, ``color=`` ...).
+
+        Examples
+        --------
+        >>> m.save_image("fig.png", width_in=3.5, height_in=3, dpi=300)  # doctest: +SKIP
         """
         default_width, default_height = self._image_size
+        if width_in is None and height_in is None and dpi is None:
+            return write_image(
+                self.figure(**figure_kwargs),
+                path,
+                format=format,
+                width=default_width if width is None else width,
+                height=default_height if height is None else height,
+                scale=scale,
+                engine=engine,
+            )
+        default_w_in, default_h_in = self._image_inches
+        w_in = float(default_w_in if width_in is None else width_in)
+        h_in = float(
+            (default_h_in * w_in / default_w_in if width_in is not None else default_h_in)
+            if height_in is None
+            else height_in
+        )
+        resolution = float(300 if dpi is None else dpi)
+        for name, value, low in (
+            ("width_in", w_in, 0.5),
+            ("height_in", h_in, 0.5),
+            ("dpi", resolution, 36),
+        ):
+            if not low <= value <= (100 if name != "dpi" else 2400):
+                raise ValueError(
+                    f"{name} must be between {low} and {100 if name != 'dpi' else 2400}, got "
+                    f"{value!r}: sizes are in inches (a journal column is about 3.5 in)"
+                )
+        fig = self.figure(**figure_kwargs)
+        if w_in < 5 and fig.layout.showlegend is not False:
+            # a column-wide figure: the legend goes below the map instead of eating its width
+            fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0.0})
         return write_image(
-            self.figure(**figure_kwargs),
+            fig,
             path,
             format=format,
-            width=default_width if width is None else width,
-            height=default_height if height is None else height,
-            scale=scale,
+            width=round(w_in * CSS_DPI),
+            height=round(h_in * CSS_DPI),
+            scale=resolution / CSS_DPI,
             engine=engine,
+            dpi=resolution,
         )
 
 
@@ -145,8 +195,13 @@ def write_image(
     height: int = 800,
     scale: float = 2.0,
     engine: ImageEngine = "auto",
+    dpi: float | None = None,
 ) -> str:
-    """Write ``fig`` as an image; returns the engine used ("kaleido" or "matplotlib")."""
+    """Write ``fig`` as an image; returns the engine used ("kaleido" or "matplotlib").
+
+    With ``dpi``, ``width`` x ``height`` are CSS pixels at 96 per inch (the print size), the
+    raster is ``scale = dpi / 96`` times larger, and a PNG records ``dpi`` in a pHYs chunk.
+    """
     target = Path(path)
     fmt = image_format(target, format)
     if engine not in ("auto", "kaleido", "matplotlib"):
@@ -165,6 +220,8 @@ def write_image(
             try:
                 with atomic_path(target) as tmp:
                     fig.write_image(tmp, format=fmt, width=width, height=height, scale=scale)
+                    if dpi is not None and fmt == "png":
+                        set_png_dpi(tmp, dpi)
                 logger.info("save_image: wrote %s with kaleido and %s", target, chromium)
                 return "kaleido"
             except Exception as err:  # kaleido talks to a browser: many things can go wrong
@@ -172,7 +229,7 @@ def write_image(
         if engine == "kaleido":
             raise RuntimeError(f"cannot write {target} with kaleido: {reason}")
     try:
-        _matplotlib_image(fig, target, fmt, width, height, scale)
+        _matplotlib_image(fig, target, fmt, width, height, scale, dpi)
     except ImportError as err:
         raise RuntimeError(
             f"cannot write {target}: {reason or 'engine=matplotlib was asked'}, and matplotlib "
@@ -187,19 +244,51 @@ def write_image(
 
 
 def _matplotlib_image(
-    fig: Any, path: Path, fmt: str, width: int, height: int, scale: float
+    fig: Any,
+    path: Path,
+    fmt: str,
+    width: int,
+    height: int,
+    scale: float,
+    dpi: float | None = None,
 ) -> None:
-    """Redraw the figure's scatter traces with matplotlib (object API: no global state)."""
+    """Redraw the figure's scatter traces with matplotlib (object API, text kept as text)."""
+    import matplotlib
     from matplotlib.figure import Figure
 
-    dpi = 100.0 * scale
-    mfig = Figure(figsize=(width / 100.0, height / 100.0), dpi=dpi)
+    # fonts stay text in SVG (editable, searchable) and are embedded as TrueType in PDF
+    rc: Any = {"svg.fonttype": "none", "pdf.fonttype": 42, "font.size": 8}
+    with matplotlib.rc_context(rc):
+        _matplotlib_draw(fig, path, fmt, width, height, scale, dpi, Figure)
+
+
+def _matplotlib_draw(
+    fig: Any,
+    path: Path,
+    fmt: str,
+    width: int,
+    height: int,
+    scale: float,
+    dpi: float | None,
+    Figure: Any,
+) -> None:
+    if dpi is None:
+        resolution, inches = 100.0 * scale, (width / 100.0, height / 100.0)
+    else:
+        resolution, inches = float(dpi), (width / CSS_DPI, height / CSS_DPI)
+    background = fig.layout.paper_bgcolor or "#ffffff"
+    ink = (fig.layout.font.color if fig.layout.font is not None else None) or "#1a1a1a"
+    mfig = Figure(figsize=inches, dpi=resolution, facecolor=background)
     panels: dict[str, Any] = {}
     three_d = any(t.type == "scatter3d" for t in fig.data)
     names = sorted({_panel(t) for t in fig.data}) or ["xy"]
     for j, key in enumerate(names):
         kwargs = {"projection": "3d"} if three_d else {}
         panels[key] = mfig.add_subplot(1, len(names), j + 1, **kwargs)
+    for ax in panels.values():
+        ax.set_facecolor(background)
+        for spine in getattr(ax, "spines", {}).values():
+            spine.set_color(ink)
     for trace in fig.data:
         if trace.x is None or len(trace.x) == 0:
             continue
@@ -225,21 +314,28 @@ def _matplotlib_image(
             continue
         if note.xref == "paper":  # a subplot title: name the panel below it instead
             j = min(int(note.x * len(names)), len(names) - 1)
-            panels[names[j]].set_title(_plain(note.text), fontsize=10)
+            panels[names[j]].set_title(_plain(note.text), fontsize=9, color=ink)
             continue
         ax = panels.get(_axes_key(note.xref, note.yref), first)
-        ax.annotate(_plain(note.text), (note.x, note.y), ha="center", fontsize=8)
+        halo = {"boxstyle": "round,pad=0.15", "fc": background, "ec": "none", "alpha": 0.75}
+        ax.annotate(
+            _plain(note.text), (note.x, note.y), ha="center", fontsize=7, color=ink, bbox=halo
+        )
     for key, ax in panels.items():
         ax.set_xticks([])
         ax.set_yticks([])
         if ax.get_legend_handles_labels()[0] and key == names[0]:
-            ax.legend(fontsize=7, markerscale=2, frameon=False, loc="best")
+            legend = ax.legend(fontsize=7, markerscale=2, frameon=False, loc="best")
+            for text in legend.get_texts():
+                text.set_color(ink)
     title = fig.layout.title.text if fig.layout.title is not None else None
     if title:
-        mfig.suptitle(_plain(title))
+        mfig.suptitle(_plain(title), fontsize=10, color=ink)
     mfig.tight_layout()
     with atomic_path(path) as tmp:
-        mfig.savefig(tmp, format=fmt)
+        mfig.savefig(tmp, format=fmt, facecolor=background)
+        if dpi is not None and fmt == "png":
+            set_png_dpi(tmp, dpi)
 
 
 def _panel(trace: Any) -> str:
@@ -260,3 +356,43 @@ def _plain(text: str) -> str:
     import re
 
     return html.unescape(re.sub(r"<br\s*/?>", "\n", re.sub(r"</?(b|i|sup|sub)>", "", text)))
+
+
+def set_png_dpi(path: str | os.PathLike[str], dpi: float) -> None:
+    """Write ``dpi`` into a PNG's ``pHYs`` chunk (replacing any), so it prints at its size."""
+    import struct
+    import zlib
+
+    data = Path(path).read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path} is not a PNG file")
+    ppm = round(float(dpi) / 0.0254)
+    body = struct.pack(">IIB", ppm, ppm, 1)
+    chunk = struct.pack(">I", len(body)) + b"pHYs" + body
+    chunk += struct.pack(">I", zlib.crc32(b"pHYs" + body) & 0xFFFFFFFF)
+    out, pos = [data[:8]], 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        end = pos + 12 + length
+        if kind != b"pHYs":
+            out.append(data[pos:end])
+        if kind == b"IHDR":
+            out.append(chunk)
+        pos = end
+    Path(path).write_bytes(b"".join(out))
+
+
+def png_dpi(path: str | os.PathLike[str]) -> float | None:
+    """The DPI a PNG's ``pHYs`` chunk states (None without one, or in unknown units)."""
+    import struct
+
+    data = Path(path).read_bytes()
+    pos = 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        if data[pos + 4 : pos + 8] == b"pHYs":
+            x, _, unit = struct.unpack(">IIB", data[pos + 8 : pos + 17])
+            return x * 0.0254 if unit == 1 else None
+        pos += 12 + length
+    return None

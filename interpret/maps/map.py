@@ -8,6 +8,7 @@ Importing this module loads numpy only.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from interpret.maps.cluster import (
     cluster_points,
 )
 from interpret.maps.data import PointData, check_point_data, check_X
+from interpret.maps.decode import DecodeBudget
 from interpret.maps.draw import (
     Style,
     cluster_annotations,
@@ -41,6 +43,7 @@ from interpret.maps.layout import (
     transform_points,
 )
 from interpret.maps.neighbors import check_k, neighbor_index, neighbors_of
+from interpret.maps.palette import Theme
 from interpret.maps.widget import ClickCallback, MapInteraction, SelectCallback
 
 __all__ = ["EmbeddingMap"]
@@ -354,6 +357,8 @@ class EmbeddingMap(Params, FigureExport):
         show_cluster_names: bool = True,
         width: int | None = None,
         height: int | None = None,
+        theme: Theme = "light",
+        font_size: int | None = None,
     ) -> Any:
         """Draw the map as a plotly ``go.Figure`` (``Scattergl`` in 2-D, ``Scatter3d`` in 3-D).
 
@@ -374,6 +379,11 @@ class EmbeddingMap(Params, FigureExport):
             Categories beyond the most frequent ``max_categories`` are drawn as "(other)".
         show_cluster_names : bool
             Draw cluster names at cluster centres after :meth:`cluster`.
+        theme : {"light", "dark"}
+            Background and text colours (the categorical palette, colour-blind-safe and
+            distinguishable for 20+ categories, reads on both; see :mod:`interpret.maps.palette`).
+        font_size : int, optional
+            Base font size in px (plotly's default 12); cluster names follow it.
 
         Examples
         --------
@@ -396,6 +406,8 @@ class EmbeddingMap(Params, FigureExport):
             method=str(self.method),
             n_components=self.embedding_.shape[1],
             title=title or default,
+            theme=theme,
+            font_size=font_size,
         )
         if width or height:
             fig.update_layout(width=width, height=height)
@@ -405,6 +417,8 @@ class EmbeddingMap(Params, FigureExport):
                 np.array([self.clusters_.centres[c] for c in named]).reshape(len(named), -1),
                 [self.clusters_.names[c] for c in named],
                 scene=self.embedding_.shape[1] == 3,
+                theme=theme,
+                font_size=font_size or 12,
             )
             if self.embedding_.shape[1] == 3:
                 fig.update_layout(scene={"annotations": notes})
@@ -413,21 +427,154 @@ class EmbeddingMap(Params, FigureExport):
         self._last_members = members
         return fig
 
-    def widget(self, color: Any = None, **figure_kwargs: Any) -> Any:
+    def export_html(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        color: str | None = None,
+        title: str | None = None,
+        theme: Theme = "light",
+        text_chars: int | None = None,
+        k: int | None = None,
+        exact_neighbors: int = 50_000,
+        inverter: Any = None,
+        explainer: Any = None,
+        decode_budget: DecodeBudget | None = None,
+    ) -> Any:
+        """A page to share: one offline HTML file to search, click, filter and read the map.
+
+        Plain JavaScript, no network, no plotly: a canvas map (zoom, pan, hover), a search box
+        that highlights and lists matching texts, the clicked point and its ``k`` nearest
+        neighbours in the original space (computed now), a table of a box selection
+        (shift+drag), filters by category, and cluster names. Texts are compressed and cut to
+        a per-point budget the page states, so a million points stay near 50 MB
+        (:mod:`interpret.maps.page`). Every text from the data is shown as text, never as HTML.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Where to write the ``.html`` (atomically); ``None`` returns the page as a string.
+        color : str, optional
+            The column coloured first (a labels or values name, or ``"cluster"``); the page
+            can switch.
+        theme : {"light", "dark"}
+        text_chars, k : int, optional
+            Characters of text and neighbours kept per point; by default from the number of
+            points (1000 and 10 up to 10k points, 240 and 10 up to 100k, 100 and 5 up to 1M).
+        exact_neighbors : int
+            Exact neighbours up to this many points; approximate (NN-descent) above.
+        inverter, explainer : optional
+            Anything with ``invert(X) -> list[str]`` / ``explain(X) -> list[str]`` (e.g.
+            ``inversion.invert``'s inverter, an ``Explainer``): the page then shows each
+            cluster centroid's decoded text and explanation, and the decoded text of empty
+            regions of the map (PCA and UMAP, which can map back; t-SNE cannot, and the page
+            says so), within ``decode_budget`` (:class:`~interpret.maps.decode.DecodeBudget`).
+
+        Examples
+        --------
+        >>> m.cluster("kmeans", n_clusters=8)  # doctest: +SKIP
+        >>> m.export_html("map.html", color="cluster", theme="dark")  # doctest: +SKIP
+        """
+        from interpret.maps.page import PageBudget, export_page
+
+        return export_page(
+            self,
+            path,
+            color=color,
+            title=title,
+            theme=theme,
+            budget=PageBudget(text_chars=text_chars, k=k, exact_neighbors=exact_neighbors),
+            inverter=inverter,
+            explainer=explainer,
+            decode_budget=decode_budget,
+        )
+
+    def widget(
+        self,
+        color: Any = None,
+        *,
+        inverter: Any = None,
+        explainer: Any = None,
+        decode_grid: int = 24,
+        **figure_kwargs: Any,
+    ) -> Any:
         """A live ``go.FigureWidget`` for JupyterLab: lasso/box selections and clicks reach Python.
 
         A selection sets :attr:`selected` and :attr:`selected_frame` and calls the
         :meth:`on_select` callbacks; a click rings the point's nearest neighbours in the
         original space, sets :attr:`clicked_neighbors` and calls the :meth:`on_click`
-        callbacks. Keyword arguments are those of :meth:`figure`.
+        callbacks. With an ``inverter`` and/or ``explainer`` (see :meth:`decode_at`), the empty
+        cells of a ``decode_grid`` x ``decode_grid`` lattice become clickable: a click decodes
+        that spot on demand, labels it on the map and sets :attr:`decoded` (2-D PCA/UMAP maps).
+        Other keyword arguments are those of :meth:`figure`.
 
         Examples
         --------
         >>> w = m.widget(color="label")  # doctest: +SKIP
         >>> m.on_select(lambda idx, df: print(len(idx), "selected"))  # doctest: +SKIP
+        >>> w = m.widget(inverter=my_inverter)  # click an empty spot, then: m.decoded
+        ... # doctest: +SKIP
         """
         fig = self.figure(color, **figure_kwargs)
-        return self._ui.attach(fig, self._last_members, three_d=self.embedding_.shape[1] == 3)
+        spots, decode = None, None
+        if inverter is not None or explainer is not None:
+            from interpret.maps.decode import check_decoder, empty_cells
+
+            check_decoder(inverter, "invert", "inverter")
+            check_decoder(explainer, "explain", "explainer")
+            if self.embedding_.shape[1] != 2 or str(self.method) == "tsne":
+                raise ValueError(
+                    "decoding clicked spots needs a 2-D PCA or UMAP map (t-SNE has no inverse, "
+                    f"3-D maps no empty spots to click), got {self.method} in "
+                    f"{self.embedding_.shape[1]}-D"
+                )
+            spots = empty_cells(self.embedding_, decode_grid, decode_grid**2, min_around=0)
+
+            def decode(points: np.ndarray) -> Any:
+                return self.decode_at(points, inverter=inverter, explainer=explainer)
+
+        return self._ui.attach(
+            fig,
+            self._last_members,
+            three_d=self.embedding_.shape[1] == 3,
+            spots=spots,
+            decode=decode,
+        )
+
+    def decode_at(self, points: Any, *, inverter: Any = None, explainer: Any = None) -> Any:
+        """Decode spots of the map: back to the original space, then to text.
+
+        ``points`` are map coordinates ``(m, 2)``; each goes back through the layout's
+        ``inverse_transform`` (exact for PCA, approximate for UMAP; t-SNE raises) and then to
+        ``inverter.invert`` and/or ``explainer.explain`` (anything with those methods). Returns
+        a DataFrame with ``x``, ``y``, ``inverted`` and/or ``explained``.
+
+        Examples
+        --------
+        >>> m.decode_at([[0.5, -1.2]], inverter=inv)  # doctest: +SKIP
+        """
+        import pandas as pd
+
+        from interpret.maps.decode import decode_points
+
+        self._check_fitted()
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, self.embedding_.shape[1])
+        if not np.isfinite(pts).all():
+            raise ValueError("points must be finite map coordinates, got NaN or inf")
+        rows = decode_points(
+            pts, reducer=self.reducer_, method=str(self.method), inverter=inverter,
+            explainer=explainer,
+        )  # fmt: skip
+        frame = pd.DataFrame({"x": pts[:, 0], "y": pts[:, 1]})
+        for key in ("inverted", "explained"):
+            if rows and key in rows[0]:
+                frame[key] = [r[key] for r in rows]
+        return frame
+
+    @property
+    def decoded(self) -> Any:
+        """The last spot decoded by a click in a widget (DataFrame, see :meth:`decode_at`)."""
+        return self._ui.decoded
 
     def explorer(
         self, color: Any = None, *, k: int = 10, rows: int = 15, **figure_kwargs: Any

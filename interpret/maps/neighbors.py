@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 
 def neighbor_index(X: np.ndarray, metric: str) -> Any:
@@ -66,3 +69,35 @@ def overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     both = np.sort(np.concatenate([a, b], axis=1), axis=1)
     shared = (both[:, 1:] == both[:, :-1]).sum(axis=1)
     return (shared / a.shape[1]).astype(np.float32)
+
+
+def export_neighbors(
+    X: np.ndarray,
+    k: int,
+    metric: str,
+    *,
+    exact_limit: int = 50_000,
+    index: Any = None,
+    random_state: int | None = None,
+) -> tuple[np.ndarray, bool]:
+    """The ``k`` nearest other points of every row, for a page: ``(indices (n, k), exact)``.
+
+    Exact (brute force, scikit-learn) up to ``exact_limit`` rows; above, approximate with
+    NN-descent (pynndescent, which umap-learn installs), in ``O(n log n)``-like time.
+    """
+    n = X.shape[0]
+    if k <= 0:
+        return np.empty((n, 0), dtype=np.int64), True
+    rows = np.arange(n)
+    if n <= exact_limit:
+        return neighbors_of(X, rows, k, metric, index=index)[0], True
+    try:
+        from pynndescent import NNDescent
+    except ImportError:  # pragma: no cover - umap-learn depends on it
+        logger.warning("pynndescent is not installed: exact neighbours of %d points (slow)", n)
+        return neighbors_of(X, rows, k, metric, index=index)[0], True
+    logger.info("approximate %d-NN of %d points with NN-descent", k, n)
+    nnd = NNDescent(X, n_neighbors=k + 1, metric=metric, random_state=random_state, low_memory=True)
+    ind, dist = nnd.neighbor_graph
+    ind = np.where(ind < 0, rows[:, None], ind)  # a missing neighbour: itself, dropped next
+    return _drop_self(ind.astype(np.int64), dist, rows, k)[0], False

@@ -113,11 +113,32 @@ def make_widget(
     on_select: Callable[[np.ndarray], None],
     on_click: Callable[[int], None],
     highlight_3d: bool = False,
+    spots: np.ndarray | None = None,
+    on_spot: Callable[[int], None] | None = None,
 ) -> Any:
-    """A ``FigureWidget`` of ``fig`` with a neighbour-highlight trace and the event wiring."""
+    """A ``FigureWidget`` of ``fig`` with a neighbour-highlight trace and the event wiring.
+
+    With ``spots`` (2-D map coordinates of empty regions), an invisible layer of clickable
+    markers sits there and a click on one calls ``on_spot(j)`` (plotly reports clicks on
+    markers only, so the empty map needs these to be clickable).
+    """
     import plotly.graph_objects as go
 
     widget = widget_of(fig)
+    overlays: list[None] = [None]
+    if spots is not None and on_spot is not None and len(spots):
+        widget.add_trace(
+            go.Scattergl(
+                x=spots[:, 0],
+                y=spots[:, 1],
+                mode="markers",
+                name="decode",
+                hovertemplate="empty region: click to decode<extra></extra>",
+                marker={"size": 14, "color": "rgba(0,0,0,0)"},
+                showlegend=False,
+            )
+        )
+        overlays.append(None)
     highlight = go.Scatter3d if highlight_3d else go.Scattergl
     extra: dict[str, Any] = {"z": []} if highlight_3d else {}
     widget.add_trace(
@@ -132,7 +153,16 @@ def make_widget(
             showlegend=False,
         )
     )
-    connect(widget, EventCollector([*members, None], on_select, on_click), three_d=highlight_3d)
+    connect(
+        widget, EventCollector([*members, *overlays], on_select, on_click), three_d=highlight_3d
+    )
+    if len(overlays) == 2 and on_spot is not None:
+
+        def spot_clicked(trace: Any, points: Any, state: Any = None) -> None:
+            if len(points.point_inds):
+                on_spot(int(points.point_inds[0]))
+
+        widget.data[-2].on_click(spot_clicked, append=True)
     return widget
 
 
@@ -165,6 +195,26 @@ def show_neighbors(widget: Any, coords: np.ndarray, rows: np.ndarray, hover: np.
         if coords.shape[1] == 3:
             ring.z = coords[rows, 2]
         ring.hovertext = hover[rows]
+
+
+def show_decoded(widget: Any, frame: Any) -> None:
+    """Label a decoded spot on the widget's map (one such label at a time; text escaped)."""
+    from interpret.maps.draw import plotly_text
+
+    row = frame.iloc[0]
+    parts = [str(row[c]) for c in ("inverted", "explained") if c in frame.columns]
+    note = {
+        "x": float(row["x"]),
+        "y": float(row["y"]),
+        "text": "<i>decoded:</i> " + plotly_text(" / ".join(parts)[:120]),
+        "showarrow": True,
+        "arrowhead": 2,
+        "name": "decoded",
+        "bgcolor": "rgba(255,255,200,0.9)",
+        "font": {"color": "#1a1a1a", "size": 11},
+    }
+    kept = [a for a in (widget.layout.annotations or ()) if a.name != "decoded"]
+    widget.layout.annotations = [*kept, note]
 
 
 def explorer_panel(widget: Any) -> tuple[Any, Callable[[str], None]]:
@@ -214,18 +264,48 @@ class MapInteraction:
         self.click_callbacks: list[ClickCallback] = []
         self.clicked: int | None = None
         self.clicked_neighbors: Any = None
+        self.decoded: Any = None
+        self.decode_callbacks: list[Callable[[Any], None]] = []
         self._widgets: list[tuple[weakref.ref[Any], list[np.ndarray | None]]] = []
 
-    def attach(self, fig: Any, members: Sequence[np.ndarray], *, three_d: bool) -> Any:
-        """A widget of ``fig`` whose events update this state."""
+    def attach(
+        self,
+        fig: Any,
+        members: Sequence[np.ndarray],
+        *,
+        three_d: bool,
+        spots: np.ndarray | None = None,
+        decode: Callable[[np.ndarray], Any] | None = None,
+    ) -> Any:
+        """A widget of ``fig`` whose events update this state.
+
+        With ``spots`` and ``decode`` (``decode(points) -> DataFrame``), clicking an empty
+        region decodes it: the result lands in :attr:`decoded` and on the map as a label.
+        """
+        holder: list[Any] = []
+
+        def on_spot(j: int) -> None:
+            if spots is None or decode is None:
+                return
+            frame = decode(spots[j : j + 1])
+            self.decoded = frame
+            if holder:
+                show_decoded(holder[0], frame)
+            for callback in self.decode_callbacks:
+                callback(frame)
+
         widget = make_widget(
             fig,
             members,
             on_select=self.selection_changed,
             on_click=self.point_clicked,
             highlight_3d=three_d,
+            spots=spots if decode is not None else None,
+            on_spot=on_spot,
         )
-        self._widgets.append((weakref.ref(widget), [*members, None]))
+        holder.append(widget)
+        overlays = len(widget.data) - len(members)
+        self._widgets.append((weakref.ref(widget), [*members, *([None] * overlays)]))
         return widget
 
     def explorer(self, widget: Any, *, rows: int) -> Any:

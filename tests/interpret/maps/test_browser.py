@@ -22,8 +22,8 @@ pytestmark = [
     ),
 ]
 
-BLUE = np.array([0x63, 0x6E, 0xFA])  # plotly's first qualitative colour
-RED = np.array([0xEF, 0x55, 0x3B])  # its second
+ORANGE = np.array([0xE6, 0x9F, 0x00])  # the palette's first colour (Okabe & Ito)
+BLUE = np.array([0x56, 0xB4, 0xE9])  # its second
 
 
 def near(pixels, color, tol=40):
@@ -42,7 +42,7 @@ def test_exported_map_renders_its_points(tmp_path):
     assert not report.no_webgl and report.canvases > 0
     assert report.ok and report.ink > 0.01
     # both categories were painted, in their own colours (WebGL points, not just axes)
-    assert near(report.pixels, BLUE) > 500 and near(report.pixels, RED) > 500
+    assert near(report.pixels, ORANGE) > 500 and near(report.pixels, BLUE) > 500
 
 
 def test_linked_comparison_page_renders(tmp_path):

@@ -131,3 +131,59 @@ def test_explorer_shows_selection_and_neighbours(pca_map):
     assert "3 selected" in pane.value and "<table" in pane.value
     pca_map._ui.point_clicked(0)
     assert "Nearest neighbours of #0" in pane.value and pane.value.count("<tr") == 4
+
+
+class _Inverter:
+    def invert(self, X):
+        return [f"<b>spot</b> {x[0]:.2f}" for x in X]
+
+
+def test_decode_at_goes_back_through_pca(pca_map):
+    df = pca_map.decode_at(pca_map.embedding_[:2], inverter=_Inverter())
+    assert list(df.columns) == ["x", "y", "inverted"] and len(df) == 2
+    # PCA maps back exactly (on unit vectors, for the cosine metric): decode of a point's own
+    # coordinates starts with the first coordinate of its projection back
+    back = pca_map.reducer_.inverse_transform(pca_map.embedding_[:1])
+    assert df["inverted"][0] == f"<b>spot</b> {back[0, 0]:.2f}"
+    with pytest.raises(ValueError, match="needs an inverter= or an explainer="):
+        pca_map.decode_at([[0, 0]])
+    with pytest.raises(ValueError, match="finite"):
+        pca_map.decode_at([[np.nan, 0]], inverter=_Inverter())
+
+
+def test_widget_decodes_a_clicked_empty_spot(pca_map):
+    pytest.importorskip("anywidget")
+    seen = []
+    w = pca_map.widget(color="topic", inverter=_Inverter(), decode_grid=10)
+    pca_map._ui.decode_callbacks.append(seen.append)
+    members = pca_map._last_members
+    assert [t.name for t in w.data[-2:]] == ["decode", "neighbours"]
+    spots = np.column_stack([w.data[-2].x, w.data[-2].y])
+    assert len(spots) > 10
+    j = len(members)  # the decode layer's trace index
+    click = {
+        "event_type": "plotly_click",
+        "points": {"trace_indexes": [j], "point_indexes": [3], "xs": [0], "ys": [0]},
+    }
+    w._handler_js2py_pointsCallback({"new": click})
+    assert pca_map.decoded is not None and seen and pca_map.clicked is None
+    assert pca_map.decoded["x"][0] == pytest.approx(spots[3, 0])
+    note = [a for a in w.layout.annotations if a.name == "decoded"]
+    assert len(note) == 1 and "&lt;b&gt;spot&lt;/b&gt;" in note[0].text  # escaped
+    # a click on a point still lists its neighbours
+    w._handler_js2py_pointsCallback(
+        {"new": {"event_type": "plotly_click",
+                 "points": {"trace_indexes": [0], "point_indexes": [0], "xs": [0], "ys": [0]}}}
+    )  # fmt: skip
+    assert pca_map.clicked == members[0][0]
+
+
+def test_widget_decoding_refuses_tsne(blobs):
+    from interpret.maps import EmbeddingMap
+
+    X, texts, _ = blobs
+    m = EmbeddingMap("tsne", perplexity=10, random_state=0).fit(X, texts=texts)
+    with pytest.raises(ValueError, match="t-SNE has no inverse"):
+        m.widget(inverter=_Inverter())
+    with pytest.raises(TypeError, match=r"invert\(X\)"):
+        m.widget(inverter=object())
