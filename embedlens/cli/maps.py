@@ -66,9 +66,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--page",
         choices=["plotly", "share"],
-        default="plotly",
-        help="HTML page: plotly (default) or share (search box, neighbours of a clicked "
-        "point, tables, filters; compact: a million points near 50 MB)",
+        default="share",
+        help="HTML page: share (default: search box, neighbours of a clicked point, tables, "
+        "filters; compact: a million points near 50 MB) or plotly (the figure alone)",
     )
     p.add_argument("--theme", choices=["light", "dark"], default="light")
     p.add_argument("--dpi", type=float, default=300.0, help="resolution of a PNG (default 300)")

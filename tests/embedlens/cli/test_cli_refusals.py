@@ -119,6 +119,7 @@ def test_map_default_title_escapes_the_column_name(tmp_path, capsys):
     np.save(tmp_path / "X.npy", np.random.default_rng(0).normal(size=(12, 4)).astype("f4"))
     out = tmp_path / "map.html"
     args = ["map", "--vectors", str(tmp_path / "X.npy"), "--labels", str(corpus)]
+    args += ["--page", "plotly"]
     assert main([*args, "--color", '<b>kind</b>"x"', "--method", "pca", "--out", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
     # plotly's JSON writes "/" as \u002f; the quotes stay quotes (plotly shows &quot; as is)

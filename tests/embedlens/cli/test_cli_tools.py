@@ -172,6 +172,7 @@ def test_probe_label_file_must_match_the_vectors(separable, tmp_path, capsys):
 def test_map_corpus_coloured_by_label(tiny_dir, tmp_path, capsys):
     out = tmp_path / "map.html"
     args = ["map", "--corpus", "pii", "--limit", "50", "--color", "condition", "--method", "pca"]
+    args += ["--page", "plotly"]
     assert main([*args, "--embedder", tiny_dir, "--out", str(out)]) == 0, capsys.readouterr().err
     page = out.read_text(encoding="utf-8")
     assert "mapped 50 records" in capsys.readouterr().out
@@ -188,7 +189,7 @@ def test_map_corpus_coloured_by_label(tiny_dir, tmp_path, capsys):
 def test_map_vectors_with_texts_and_a_numeric_colour(separable, tmp_path, capsys):
     out = tmp_path / "vectors.html"
     args = ["map", "--vectors", str(separable / "X.npy"), "--texts", str(separable / "texts.txt")]
-    args += ["--labels", str(separable / "labels.csv"), "--color", "strength"]
+    args += ["--labels", str(separable / "labels.csv"), "--color", "strength", "--page", "plotly"]
     assert main([*args, "--method", "pca", "--out", str(out)]) == 0, capsys.readouterr().err
     page = out.read_text(encoding="utf-8")
     # a numeric column gets one trace with a colour bar, not 120 categories

@@ -226,3 +226,33 @@ def test_a_saved_explainer_missing_an_entry_names_its_folder(emb, lm, tmp_path):
     (path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"(?s)m'?.*tasks"):
         Explainer.from_pretrained(path, embedder=emb, decoder=lm)
+
+
+def test_with_reading_lets_the_readers_words_compete(emb, lm):
+    reader = NearestReader(emb, TEXTS)
+    ex = Explainer(
+        embedder=emb,
+        decoder=lm,
+        prefix_tokens=2,
+        max_length=8,
+        tasks=("reconstruct",),
+        reader=reader,
+    )
+    ex.fit(TEXTS, steps=1, batch_size=4, progress=False)
+    X = emb.embed(TEXTS)
+    # the reader reads each text exactly (cosine 1): no answer of an untrained LM beats it
+    assert ex.explain(X, max_new_tokens=3, best_of=2, with_reading=True) == TEXTS
+    # a reading far from the vector loses to the LM's answer
+    far = ["zebra quantum"] * 4
+    said = ex.explain(X, max_new_tokens=3, with_reading=True, readings=far)
+    alone = ex.explain(X, max_new_tokens=3, readings=far)
+    E = np.asarray(emb.embed(far[:1] + alone), dtype=np.float64)
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    for i in range(4):
+        want = alone[i] if E[1 + i] @ U[i] >= E[0] @ U[i] else far[i]
+        assert said[i] == want
+    bare = Explainer(embedder=emb, decoder=lm, prefix_tokens=2, max_length=8)
+    bare.fit(TEXTS, steps=1, batch_size=4, progress=False)
+    with pytest.raises(ValueError, match="with_reading=True needs"):
+        bare.explain(X, with_reading=True)

@@ -36,7 +36,7 @@ def test_cluster_png_dpi_theme(vectors, tmp_path, capsys):
 
 def test_share_page_from_the_cli(vectors, tmp_path, capsys):
     out = tmp_path / "share.html"
-    args = [*vectors, "--cluster", "kmeans:3", "--page", "share", "--neighbors", "4"]
+    args = [*vectors, "--cluster", "kmeans:3", "--neighbors", "4"]  # the share page: the default
     assert main([*args, "--out", str(out)]) == 0, capsys.readouterr().err
     page = out.read_text(encoding="utf-8")
     data = json.loads(re.search(r'type="application/json">(.*?)</script>', page, re.S).group(1))
@@ -50,7 +50,7 @@ def test_svg_and_the_plotly_page_still_work(vectors, tmp_path, capsys):
     assert main([*vectors, "--format", "svg", "--out", str(svg)]) == 0, capsys.readouterr().err
     assert "<svg" in svg.read_text(encoding="utf-8")
     html = tmp_path / "m.html"
-    assert main([*vectors, "--cluster", "hdbscan:5", "--out", str(html)]) == 0
+    assert main([*vectors, "--cluster", "hdbscan:5", "--page", "plotly", "--out", str(html)]) == 0
     assert "Plotly.newPlot" in html.read_text(encoding="utf-8")
 
 
@@ -62,7 +62,7 @@ def test_svg_and_the_plotly_page_still_work(vectors, tmp_path, capsys):
         (["--format", "png", "--out", "x.html"], "must end in .png for --format png"),
         (["--out", "x.png"], "must end in .html for a page"),
         (["--format", "png", "--dpi", "-3", "--out", "x.png"], "--dpi must be positive"),
-        (["--decode", "search", "--out", "x.html"], "add --page share"),
+        (["--decode", "search", "--page", "plotly", "--out", "x.html"], "add --page share"),
     ],
 )
 def test_refusals(vectors, tmp_path, capsys, extra, message):
