@@ -37,7 +37,10 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+# the checkout's packages first (this folder's inversion.py would shadow the inversion package);
+# this folder last, for the held-out split of inversion_cpu.py
 sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
+sys.path.append(str(HERE))
 OUT = HERE / "out"
 CACHE = Path("~/.cache/embedlens/audit-embeddings.sqlite").expanduser()
 TASKS = ("reconstruct", "topic")
@@ -60,33 +63,57 @@ def machine(threads: int) -> str:
     return f"{platform.machine()}, torch {torch.__version__}, {threads} thread(s)"
 
 
+def read_once(
+    args: argparse.Namespace, texts: list[str], X: Any, emb: Any
+) -> tuple[list[str], float]:
+    """The shipped reader's words for each held-out vector, kept in out/ (they do not depend
+    on the projector, so one reading serves every run): ``(readings, seconds per vector)``."""
+    from embedlens.soft.reading import make_reader
+    from interpret.explain.explainer import READER_DEFAULTS
+
+    path = OUT / f"explain-readings-{args.dataset}.json"
+    options = {**READER_DEFAULTS["search"], "progress": True}
+    if path.is_file():
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved["texts"] == texts and saved["options"] == options:
+            return saved["readings"], saved["seconds_per_vector"]
+    t0 = time.perf_counter()
+    readings = make_reader("search", emb, options).invert(X)
+    seconds = (time.perf_counter() - t0) / len(texts)
+    record = {"texts": texts, "options": options, "readings": readings}
+    record["seconds_per_vector"] = seconds
+    path.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    return readings, seconds
+
+
 def run_dataset(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(args.threads)
     from embedlens.embedders import load_embedder
     from interpret.explain import Explainer
+    from interpret.explain.evaluate import BASELINES
 
     texts, corpus = held_out(args.dataset, args.n)
     emb = load_embedder("minilm", cache=CACHE)
     judge = load_embedder("mpnet", cache=CACHE)
-    ex = Explainer.from_pretrained(args.explainer, embedder=emb)
     X = emb.embed(texts)
-    t0 = time.perf_counter()
-    readings = ex.read(X)
-    read_s = time.perf_counter() - t0
+    readings, read_s = read_once(args, texts, X, emb)
+    if args.read_only:
+        return {"dataset": args.dataset, "n": len(texts), "read_seconds_per_vector": read_s}
+    ex = Explainer.from_pretrained(args.explainer, embedder=emb)
     out: dict[str, Any] = {
         "dataset": args.dataset,
         "n": len(texts),
         "explainer": str(args.explainer),
         "corpus": len(corpus),
-        "read_seconds_per_vector": read_s / len(texts),
+        "read_seconds_per_vector": read_s,
         "texts": texts,
         "readings": readings,
         "tasks": {},
         "machine": machine(args.threads),
     }
-    for task in TASKS:
+    for task in args.tasks:
         t0 = time.perf_counter()
         res = ex.evaluate(
             texts,
@@ -95,6 +122,8 @@ def run_dataset(args: argparse.Namespace) -> dict[str, Any]:
             judge=judge,
             readings=readings,
             best_of=args.best_of,
+            with_reading=args.with_reading,
+            baselines=("random", "nearest", "reading") if args.no_untrained else BASELINES,
             batch_size=16,
             cache=CACHE,
             progress=False,
@@ -208,9 +237,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cluster-records", type=int, default=1000)
     parser.add_argument("--table", action="store_true")
     parser.add_argument("--best-of", type=int, default=1)
+    parser.add_argument(
+        "--with-reading", action="store_true", help="the reading competes with the answers"
+    )
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    parser.add_argument("--no-untrained", action="store_true", help="skip that baseline")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--explainer", default="minilm-smollm2")
     parser.add_argument("--tag", default="")
+    parser.add_argument(
+        "--read-only", action="store_true", help="only read the held-out vectors (cached)"
+    )
     args = parser.parse_args(argv)
     if args.table:
         print(table())
@@ -224,6 +261,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         parser.error("pass --dataset, --clusters or --table")
     result["wall_seconds"] = time.perf_counter() - t0
+    if args.read_only:
+        print(json.dumps(result))
+        return
     path = OUT / f"{name}{args.tag}.json"
     path.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     print(f"wrote {path}")

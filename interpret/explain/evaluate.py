@@ -188,6 +188,7 @@ def evaluate_explanations(
     seed: int = 0,
     judge: Any = None,
     best_of: int = 1,
+    with_reading: bool = False,
     readings: Sequence[str] | None = None,
     cache: str | EmbeddingCache | None = None,
     progress: bool | None = None,
@@ -216,7 +217,7 @@ def evaluate_explanations(
     judge
         Another embedder (an :class:`~embedlens.embedders.Embedder` or a name, e.g.
         ``"mpnet"``) that scores everything against the held-out texts themselves.
-    best_of
+    best_of, with_reading
         See :meth:`~interpret.explain.Explainer.explain` (the explanations only).
     readings
         The reader's words for each held-out vector, when already read (they are read once
@@ -249,7 +250,9 @@ def evaluate_explanations(
         readings = explainer.read(X)
     elif len(readings) != len(refs):
         raise ValueError(f"readings must be {len(refs)} strings, got {len(readings)}")
-    explanations = explainer.explain(X, task=name, best_of=best_of, readings=readings, **gen)
+    explanations = explainer.explain(
+        X, task=name, best_of=best_of, with_reading=with_reading, readings=readings, **gen
+    )
     said: dict[str, list[str]] = {}
     needs_corpus = {"random", "nearest"} & set(baselines)
     if needs_corpus:

@@ -204,6 +204,7 @@ class ExplainerCore(SoftPrefixModel):
         max_new_tokens: int | None = None,
         num_beams: int = 1,
         best_of: int = 1,
+        with_reading: bool = False,
         readings: Sequence[str] | None = None,
         batch_size: int = 32,
         progress: bool | None = None,
@@ -231,6 +232,10 @@ class ExplainerCore(SoftPrefixModel):
             Keep, of the ``best_of`` answers of a beam search, the one whose embedding (by the
             explained embedder) is closest to the vector. Judge such answers with another
             embedder: by this one's cosine they were chosen.
+        with_reading
+            Let the reader's words compete with the LM's answers (by the same cosine): the
+            answer is then the LM's where it fits the vector better, else the words the reader
+            found. Needs a reader.
         readings
             The reader's words for each row, when you already have them (an explainer with a
             reader reads them itself otherwise; see :meth:`read`).
@@ -273,6 +278,16 @@ class ExplainerCore(SoftPrefixModel):
             progress=progress,
             **generate_kwargs,
         )
+        if with_reading:
+            if readings is None:
+                raise ValueError("with_reading=True needs an explainer with a reader")
+            k = best_of + 1
+            said = [
+                t
+                for i in range(arr.shape[0])
+                for t in (*said[i * best_of : (i + 1) * best_of], readings[i])
+            ]
+            return self._closest(arr, said, k)
         return said if best_of == 1 else self._closest(arr, said, best_of)
 
     def _closest(self, arr: np.ndarray, said: list[str], k: int) -> list[str]:
