@@ -21,12 +21,13 @@ def _describe(batch: list[dict]) -> list[dict]:
 
 
 def _numbers(value):
-    """A result without what depends on the clock or the engine; floats rounded to 1e-5."""
+    """A result without what depends on the clock (seconds, the date) or the engine; floats
+    rounded to 1e-5."""
     if isinstance(value, dict):
         return {
             k: _numbers(v)
             for k, v in value.items()
-            if "seconds" not in k and k not in ("timings", "engine")
+            if "seconds" not in k and k not in ("timings", "engine", "created")
         }
     if isinstance(value, (list, tuple)):
         return [_numbers(v) for v in value]
