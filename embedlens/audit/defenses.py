@@ -275,7 +275,8 @@ class CrossFitted:
             if out is None:
                 out = np.zeros((Xd.shape[0], part.shape[1]), dtype=np.float32)
             out[rows] = part
-        assert out is not None  # cross_fit makes at least two folds
+        if out is None:  # cross_fit makes at least two folds: this is a broken object
+            raise RuntimeError("CrossFitted holds no fold: build it with cross_fit")
         return out
 
     def queries(self, Q: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -333,7 +334,8 @@ def cross_fit(
             stored = np.zeros((n, part.shape[1]), dtype=np.float32)
         stored[test] = part
         defenses.append(d)
-    assert stored is not None
+    if stored is None:  # the folds above are never empty; say so if that ever changes
+        raise RuntimeError(f"cross_fit made no fold for {n} records")
     return CrossFitted(defenses, fold, stored)
 
 

@@ -20,6 +20,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -123,22 +124,11 @@ def render_check(
 
     Raises ``FileNotFoundError`` when no Chromium is found.
     """
-    browser = chromium or find_chromium()
-    if browser is None:
-        raise FileNotFoundError("no Chromium found: apt-get install chromium, or set BROWSER_PATH")
+    browser = _browser(chromium)
     source = Path(page)
     with tempfile.TemporaryDirectory(prefix="embedlens-render-") as tmp:
-        probe = Path(tmp) / source.name
-        text = source.read_text(encoding="utf-8")
-        text = re.sub(r"<head>", "<head>" + _OBSERVER, text, count=1)
-        probe.write_text(text.replace("</body>", _REPORTER + "</body>", 1), encoding="utf-8")
-        common = [
-            browser,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={Path(tmp) / 'profile'}",
-            f"--window-size={width},{height}",
-            f"--virtual-time-budget={budget_ms}",
-        ]
+        probe = _instrumented(source, Path(tmp), _REPORTER)
+        common = _chromium_args(browser, Path(tmp), width, height, budget_ms)
         started = time.perf_counter()
         dom = subprocess.run(
             [*common, "--dump-dom", probe.as_uri()],
@@ -148,14 +138,12 @@ def render_check(
             check=False,
         ).stdout
         seconds = time.perf_counter() - started
-        found = re.search(r'<pre id="__embedlens_report"[^>]*>(.*?)</pre>', dom, re.S)
+        found = _dom_report(dom, "__embedlens_report")
         report = RenderReport()
         if found is None:
             report.errors = ["the page never finished loading (no report in the DOM)"]
         else:
-            import html
-
-            for key, value in json.loads(html.unescape(found.group(1))).items():
+            for key, value in found.items():
                 setattr(report, key, value)
         report.seconds = seconds
         shot = Path(screenshot) if screenshot is not None else Path(tmp) / "shot.png"
@@ -291,23 +279,13 @@ def probe_page(
     that also records JavaScript errors; returns ``(its JSON value, errors)``. The tests use it
     to type in the search box, click points and read the tables, as a reader would.
     """
-    browser = chromium or find_chromium()
-    if browser is None:
-        raise FileNotFoundError("no Chromium found: apt-get install chromium, or set BROWSER_PATH")
+    browser = _browser(chromium)
     source = Path(page)
     with tempfile.TemporaryDirectory(prefix="embedlens-probe-") as tmp:
-        probe = Path(tmp) / source.name
-        text = source.read_text(encoding="utf-8")
-        text = re.sub(r"<head>", "<head>" + _OBSERVER, text, count=1)
-        body = _PROBE.replace("PROBE_BODY", script)
-        probe.write_text(text.replace("</body>", body + "</body>", 1), encoding="utf-8")
+        probe = _instrumented(source, Path(tmp), _PROBE.replace("PROBE_BODY", script))
         dom = subprocess.run(
             [
-                browser,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={Path(tmp) / 'profile'}",
-                f"--window-size={width},{height}",
-                f"--virtual-time-budget={budget_ms}",
+                *_chromium_args(browser, Path(tmp), width, height, budget_ms),
                 "--dump-dom",
                 probe.as_uri(),
             ],
@@ -316,10 +294,45 @@ def probe_page(
             timeout=timeout,
             check=False,
         ).stdout
-    found = re.search(r'<pre id="__embedlens_probe"[^>]*>(.*?)</pre>', dom, re.S)
-    if found is None:
+    data = _dom_report(dom, "__embedlens_probe")
+    if data is None:
         return None, ["the probe never finished (no report in the DOM)"]
+    return data["result"], list(data["errors"])
+
+
+def _browser(chromium: str | None) -> str:
+    """The Chromium to run (``chromium`` or the one found), or ``FileNotFoundError``."""
+    browser = chromium or find_chromium()
+    if browser is None:
+        raise FileNotFoundError("no Chromium found: apt-get install chromium, or set BROWSER_PATH")
+    return browser
+
+
+def _instrumented(source: Path, folder: Path, tail: str) -> Path:
+    """A copy of the page in ``folder`` that records JavaScript errors and ends with ``tail``."""
+    probe = folder / source.name
+    text = source.read_text(encoding="utf-8")
+    text = re.sub(r"<head>", "<head>" + _OBSERVER, text, count=1)
+    probe.write_text(text.replace("</body>", tail + "</body>", 1), encoding="utf-8")
+    return probe
+
+
+def _chromium_args(
+    browser: str, folder: Path, width: int, height: int, budget_ms: int
+) -> list[str]:
+    """Headless Chromium with a fresh profile in ``folder``, a window and a time budget."""
+    return [
+        browser,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={folder / 'profile'}",
+        f"--window-size={width},{height}",
+        f"--virtual-time-budget={budget_ms}",
+    ]
+
+
+def _dom_report(dom: str, element_id: str) -> Any:
+    """The JSON a page script left in ``<pre id=element_id>`` of the dumped DOM, or None."""
     import html
 
-    data = json.loads(html.unescape(found.group(1)))
-    return data["result"], list(data["errors"])
+    found = re.search(rf'<pre id="{element_id}"[^>]*>(.*?)</pre>', dom, re.S)
+    return None if found is None else json.loads(html.unescape(found.group(1)))

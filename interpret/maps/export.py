@@ -254,24 +254,19 @@ def _matplotlib_image(
 ) -> None:
     """Redraw the figure's scatter traces with matplotlib (object API, text kept as text)."""
     import matplotlib
-    from matplotlib.figure import Figure
 
     # fonts stay text in SVG (editable, searchable) and are embedded as TrueType in PDF
     rc: Any = {"svg.fonttype": "none", "pdf.fonttype": 42, "font.size": 8}
     with matplotlib.rc_context(rc):
-        _matplotlib_draw(fig, path, fmt, width, height, scale, dpi, Figure)
+        _matplotlib_draw(fig, path, fmt, width, height, scale, dpi)
 
 
 def _matplotlib_draw(
-    fig: Any,
-    path: Path,
-    fmt: str,
-    width: int,
-    height: int,
-    scale: float,
-    dpi: float | None,
-    Figure: Any,
+    fig: Any, path: Path, fmt: str, width: int, height: int, scale: float, dpi: float | None
 ) -> None:
+    """The body of :func:`_matplotlib_image`, inside its font settings."""
+    from matplotlib.figure import Figure
+
     if dpi is None:
         resolution, inches = 100.0 * scale, (width / 100.0, height / 100.0)
     else:

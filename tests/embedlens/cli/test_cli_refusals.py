@@ -28,24 +28,6 @@ def _intact(root) -> bool:
     )
 
 
-@pytest.fixture
-def toy_client(tmp_path, monkeypatch):
-    """``py:toy_client:embed``: a function embedder that records that it was called."""
-    (tmp_path / "toy_client.py").write_text(
-        "CALLS = []\n"
-        "def embed(texts):\n"
-        "    CALLS.append(len(texts))\n"
-        "    return [[len(t), t.count('a'), t.count('e'), 1.0] for t in texts]\n",
-        encoding="utf-8",
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    import importlib
-    import sys
-
-    sys.modules.pop("toy_client", None)
-    return importlib.import_module("toy_client")
-
-
 def _audit(out, *extra):
     return [
         "audit",

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 from embedlens.soft.reading import make_reader, reader_names, reader_spec  # noqa: E402
 from interpret.explain import Explainer  # noqa: E402
+from interpret.explain.tasks import DEFAULT_TASKS  # noqa: E402
 from tiny_models import tiny_causal_lm, tiny_embedder  # noqa: E402
 
 TEXTS = ["the cat sat", "a dog ran", "red sun", "blue moon"]
@@ -32,6 +33,14 @@ class NearestReader:
         X = np.asarray(X, dtype=np.float64)
         X = X / np.linalg.norm(X, axis=1, keepdims=True)
         return [self.texts[int(j)] for j in (X @ self.V.T).argmax(axis=1)]
+
+
+def _fitted(emb, lm, *, reader=None, tasks=("reconstruct",), steps=1, out_dir=None):
+    """A tiny explainer (2 soft tokens, 8-token answers) after ``steps`` steps on TEXTS."""
+    ex = Explainer(
+        embedder=emb, decoder=lm, prefix_tokens=2, max_length=8, tasks=tasks, reader=reader
+    )
+    return ex.fit(TEXTS, steps=steps, batch_size=4, out_dir=out_dir, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -58,30 +67,14 @@ def test_the_search_reader_is_registered_and_unknown_names_are_refused(emb):
 
 def test_readings_follow_the_soft_tokens_in_training_and_are_cached(emb, lm, tmp_path):
     reader = NearestReader(emb, TEXTS)
-    ex = Explainer(
-        embedder=emb,
-        decoder=lm,
-        prefix_tokens=2,
-        max_length=8,
-        tasks=("reconstruct",),
-        reader=reader,
-    )
-    ex.fit(TEXTS, steps=2, batch_size=4, out_dir=tmp_path, progress=False)
+    ex = _fitted(emb, lm, reader=reader, steps=2, out_dir=tmp_path)
     assert reader.calls == len(TEXTS)
     # every training example carries the reading of its own vector
     assert ex.example_readings_ == TEXTS
     lines = (tmp_path / "readings.jsonl").read_text().splitlines()
     assert sorted(json.loads(x)["answer"] for x in lines) == sorted(TEXTS)
     # a second run in the same folder reads nothing again
-    again = Explainer(
-        embedder=emb,
-        decoder=lm,
-        prefix_tokens=2,
-        max_length=8,
-        tasks=("reconstruct",),
-        reader=reader,
-    )
-    again.fit(TEXTS, steps=1, batch_size=4, out_dir=tmp_path, progress=False)
+    _fitted(emb, lm, reader=reader, out_dir=tmp_path)
     assert reader.calls == len(TEXTS)
 
     # the prompt: [chat prefix] [soft tokens] [the reading's tokens] [question]
@@ -98,15 +91,7 @@ def test_readings_follow_the_soft_tokens_in_training_and_are_cached(emb, lm, tmp
 
 def test_explain_reads_once_and_accepts_given_readings(emb, lm):
     reader = NearestReader(emb, TEXTS)
-    ex = Explainer(
-        embedder=emb,
-        decoder=lm,
-        prefix_tokens=2,
-        max_length=8,
-        tasks=("reconstruct",),
-        reader=reader,
-    )
-    ex.fit(TEXTS, steps=1, batch_size=4, progress=False)
+    ex = _fitted(emb, lm, reader=reader)
     X = emb.embed(TEXTS)
     before = reader.calls
     assert ex.read(X) == TEXTS
@@ -130,8 +115,7 @@ def test_explain_reads_once_and_accepts_given_readings(emb, lm):
 
 
 def test_best_of_keeps_the_answer_closest_to_the_vector(emb, lm):
-    ex = Explainer(embedder=emb, decoder=lm, prefix_tokens=2, max_length=8, tasks=("reconstruct",))
-    ex.fit(TEXTS, steps=1, batch_size=4, progress=False)
+    ex = _fitted(emb, lm)
     X = emb.embed(TEXTS[:2])
     arr = ex._check_input(X)
     prompt = ex.tasks_[0].prompts[0]
@@ -146,15 +130,7 @@ def test_best_of_keeps_the_answer_closest_to_the_vector(emb, lm):
 
 
 def test_a_named_reader_is_saved_and_comes_back(emb, lm, tmp_path):
-    ex = Explainer(
-        embedder=emb,
-        decoder=lm,
-        prefix_tokens=2,
-        max_length=8,
-        tasks=("reconstruct",),
-        reader=NearestReader(emb, TEXTS),
-    )
-    ex.fit(TEXTS, steps=1, batch_size=4, progress=False)
+    ex = _fitted(emb, lm, reader=NearestReader(emb, TEXTS))
     # a reader object that is no installed reader is recorded by its class; the loaded
     # explainer refuses to explain until it is given one
     a = Explainer.from_pretrained(ex.save_pretrained(tmp_path / "a"), embedder=emb, decoder=lm)
@@ -185,8 +161,7 @@ def test_bad_reader_settings_are_refused(emb, lm):
         Explainer(embedder=emb, decoder=lm, reader_options={"max_queries": 3}).fit(
             TEXTS, steps=1, progress=False
         )
-    ex = Explainer(embedder=emb, decoder=lm, prefix_tokens=2, max_length=8)
-    ex.fit(TEXTS, steps=1, batch_size=4, progress=False)
+    ex = _fitted(emb, lm, tasks=DEFAULT_TASKS)
     assert ex.read(emb.embed(TEXTS)) is None
     with pytest.raises(ValueError, match="no reader"):
         ex.set_corpus(TEXTS)
@@ -194,15 +169,7 @@ def test_bad_reader_settings_are_refused(emb, lm):
 
 def test_the_judge_scores_against_the_text_with_another_embedder(emb, lm):
     judge = tiny_embedder(dim=24, seed=5)
-    ex = Explainer(
-        embedder=emb,
-        decoder=lm,
-        prefix_tokens=2,
-        max_length=8,
-        tasks=("reconstruct",),
-        reader=NearestReader(emb, TEXTS),
-    )
-    ex.fit(TEXTS, steps=1, batch_size=4, progress=False)
+    ex = _fitted(emb, lm, reader=NearestReader(emb, TEXTS))
     res = ex.evaluate(TEXTS[:2], corpus=TEXTS, judge=judge, max_new_tokens=4)
     assert set(res.judged) == {"explanation", "random", "nearest", "untrained", "reading"}
     # the reading of a held-out text found in the reader's list is the text itself: the
@@ -218,8 +185,7 @@ def test_the_judge_scores_against_the_text_with_another_embedder(emb, lm):
 
 
 def test_a_saved_explainer_missing_an_entry_names_its_folder(emb, lm, tmp_path):
-    ex = Explainer(embedder=emb, decoder=lm, prefix_tokens=2, max_length=8, tasks=("reconstruct",))
-    ex.fit(TEXTS, steps=1, batch_size=4, progress=False)
+    ex = _fitted(emb, lm)
     path = ex.save_pretrained(tmp_path / "m")
     config = json.loads((path / "config.json").read_text())
     del config["tasks"]
@@ -230,15 +196,7 @@ def test_a_saved_explainer_missing_an_entry_names_its_folder(emb, lm, tmp_path):
 
 def test_with_reading_lets_the_readers_words_compete(emb, lm):
     reader = NearestReader(emb, TEXTS)
-    ex = Explainer(
-        embedder=emb,
-        decoder=lm,
-        prefix_tokens=2,
-        max_length=8,
-        tasks=("reconstruct",),
-        reader=reader,
-    )
-    ex.fit(TEXTS, steps=1, batch_size=4, progress=False)
+    ex = _fitted(emb, lm, reader=reader)
     X = emb.embed(TEXTS)
     # the reader reads each text exactly (cosine 1): no answer of an untrained LM beats it
     assert ex.explain(X, max_new_tokens=3, best_of=2, with_reading=True) == TEXTS
@@ -252,7 +210,6 @@ def test_with_reading_lets_the_readers_words_compete(emb, lm):
     for i in range(4):
         want = alone[i] if E[1 + i] @ U[i] >= E[0] @ U[i] else far[i]
         assert said[i] == want
-    bare = Explainer(embedder=emb, decoder=lm, prefix_tokens=2, max_length=8)
-    bare.fit(TEXTS, steps=1, batch_size=4, progress=False)
+    bare = _fitted(emb, lm, tasks=DEFAULT_TASKS)
     with pytest.raises(ValueError, match="with_reading=True needs"):
         bare.explain(X, with_reading=True)
