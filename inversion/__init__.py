@@ -4,8 +4,10 @@
 first used.
 
 - :func:`invert` (``inversion.attack``): the one-liner, ``inversion.invert(X, embedder)``: the
-  strongest CPU attack for the embedder (:class:`SearchInverter`, ``inversion.search``: a shipped
-  keyword model and the attacker's own texts start it, the embedder's cosine decides).
+  strongest CPU attack for the embedder (:class:`SentenceInverter`, ``inversion.sentence``: a
+  word search finds the words, an LM (:class:`Composer`, ``inversion.compose``) writes them
+  into sentences, the embedder's cosine decides; ``method="search"``: the word search alone,
+  :class:`SearchInverter`).
 - :class:`Inverter` (``inversion.inverter``): the soft-prefix hypothesis model.
 - :class:`Corrector` (``inversion.corrector``) and :func:`run_correction`
   (``inversion.correction``): iterative correction with sequence beam search,
@@ -41,6 +43,8 @@ _LAZY: dict[str, str] = {
     "Inversion": "inversion.attack",
     "invert": "inversion.attack",
     "SearchInverter": "inversion.search",
+    "SentenceInverter": "inversion.sentence",
+    "Composer": "inversion.compose",
     "WordVectors": "inversion.vocab",
     "Vec2TextInverter": "inversion.vec2text",
     "load_vec2text_inverter": "inversion.vec2text",

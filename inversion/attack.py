@@ -1,7 +1,9 @@
 """The one-liner: ``inversion.invert(vectors, embedder)`` runs the strongest CPU attack embedlens has.
 
-Today that is :class:`~inversion.search.SearchInverter` with the shipped keyword model and word
-vectors of the embedder where they exist (built-in MiniLM), else one trained on ``aux_texts``.
+Today that is :class:`~inversion.sentence.SentenceInverter`: the word search of
+:class:`~inversion.search.SearchInverter` (the shipped keyword model and word vectors of the
+embedder where they exist, built-in MiniLM; else one trained on ``aux_texts``), then the
+built-in SmolLM2 writing its words into sentences that the embedder's cosine ranks.
 Vectors are checked (dimension, NaN, empty, zero rows) before anything costly is set up, so a
 wrong file costs no query.
 
@@ -77,6 +79,7 @@ def invert(
     embedder: Any = ...,
     *,
     return_details: Literal[False] = ...,
+    method: Literal["sentence", "search"] = ...,
     max_queries: int = ...,
     max_seconds: float | None = ...,
     aux_texts: Sequence[str] | None = ...,
@@ -93,6 +96,7 @@ def invert(
     embedder: Any = ...,
     *,
     return_details: Literal[True],
+    method: Literal["sentence", "search"] = ...,
     max_queries: int = ...,
     max_seconds: float | None = ...,
     aux_texts: Sequence[str] | None = ...,
@@ -108,6 +112,7 @@ def invert(
     embedder: Any = "minilm",
     *,
     return_details: bool = False,
+    method: Literal["sentence", "search"] = "sentence",
     max_queries: int = 2000,
     max_seconds: float | None = 10.0,
     aux_texts: Sequence[str] | None = None,
@@ -129,6 +134,10 @@ def invert(
         (a remote API: every query is counted).
     return_details
         Return an :class:`Inversion` (texts, queries, cosines, seconds) instead of the texts.
+    method
+        ``"sentence"`` (default): :class:`~inversion.sentence.SentenceInverter`, whose LM
+        writes the words the search finds into sentences; ``"search"``: the word search
+        alone (:class:`~inversion.search.SearchInverter`, no LM: faster, word salad).
     max_queries
         Most embedder queries per text.
     max_seconds
@@ -146,18 +155,22 @@ def invert(
     progress
         Progress bar; ``None`` shows one only in interactive sessions.
     **options
-        Further :class:`~inversion.search.SearchInverter` parameters (``beam_width``,
-        ``word_penalty``, ``keywords``...).
+        Further parameters of the attack (``beam_width``, ``word_penalty``, ``keywords``,
+        and for ``"sentence"`` ``decoder``, ``sentence_share``, ``fluency``...).
 
     Returns
     -------
     list of str, or Inversion
     """
     from inversion.search import SearchInverter
+    from inversion.sentence import SentenceInverter
 
     if not isinstance(return_details, bool):
         raise TypeError(f"return_details must be True or False, got {return_details!r}")
-    attack = SearchInverter(
+    kinds = {"sentence": SentenceInverter, "search": SearchInverter}
+    if method not in kinds:
+        raise ValueError(f"method must be 'sentence' or 'search', got {method!r}")
+    attack = kinds[method](
         embedder,
         aux_texts=aux_texts,
         max_queries=max_queries,
