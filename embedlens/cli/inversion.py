@@ -77,9 +77,10 @@ def register(sub: Any) -> None:
         help="decode vectors back to text (the CPU search attack, a trained inverter, or zero-shot)",
         description="Read vectors (.npy) or embed a corpus, decode them and write one JSON line "
         "per text (and the scores when the true texts are known). By default the strongest CPU "
-        "attack for --embedder runs (inversion.invert: shipped keyword model, the attacker's "
-        "own --aux texts, edits ranked by the embedder's cosine); --inverter uses a trained "
-        "inverter, --zero-shot the LM-guided search.",
+        "attack for --embedder runs (inversion.invert: a word search from the shipped keyword "
+        "model and the attacker's own --aux texts, then --decoder writes the words into "
+        "sentences, the embedder's cosine decides; --method search: the word search alone); "
+        "--inverter uses a trained inverter, --zero-shot the LM-guided search.",
     )
     how = p.add_mutually_exclusive_group()
     how.add_argument("--inverter", help="directory written by train-inverter")
@@ -124,7 +125,16 @@ def register(sub: Any) -> None:
     zs.add_argument(
         "--threads", type=int, help="torch CPU threads (default: torch's; 1 per parallel attack)"
     )
-    zs.add_argument("--decoder", default="smollm2", help="--zero-shot: the proposing causal LM")
+    zs.add_argument(
+        "--method",
+        choices=["sentence", "search"],
+        default="sentence",
+        help="the default attack: words written into sentences by --decoder (default), or the "
+        "word search alone (faster, no LM)",
+    )
+    zs.add_argument(
+        "--decoder", default="smollm2", help="the causal LM that writes (or, --zero-shot, proposes)"
+    )
     zs.add_argument("--edit-queries", type=int, default=1800, help="--zero-shot: word edits")
     zs.add_argument("--max-length", type=int, default=16, help="--zero-shot: LM search tokens")
     add_flags(p, "batch-size", default=32)
@@ -286,12 +296,15 @@ def _decode(
     from inversion import invert
 
     aux = load_texts(args.aux, limit=args.aux_limit) if args.aux else None
+    extra = {"decoder": args.decoder} if args.method == "sentence" else {}
     found = invert(
         X,
         emb,
         aux_texts=aux,
         progress=True,
         return_details=True,
+        method=args.method,
+        **extra,
         **from_args(args, "max_queries max_seconds"),
     )
     print(f"search: {found.setup_queries} queries once for the auxiliary texts and words")

@@ -204,6 +204,7 @@ def test_invert_one_liner_details_and_threads(aux, targets):
         _hash_bag(targets[:3]),
         emb,
         aux_texts=aux,
+        method="search",
         return_details=True,
         threads=1,
         keywords=None,
@@ -214,8 +215,12 @@ def test_invert_one_liner_details_and_threads(aux, targets):
     rec = result.to_records()[0]
     assert set(rec) == {"index", "text", "queries", "cosine", "seconds"}
     assert "3 texts" in result.summary()
-    texts = inversion.invert(_hash_bag(targets[:1]), emb, aux_texts=aux, keywords=None)
+    texts = inversion.invert(
+        _hash_bag(targets[:1]), emb, aux_texts=aux, keywords=None, method="search"
+    )
     assert isinstance(texts, list) and isinstance(texts[0], str)
+    with pytest.raises(ValueError, match="method"):
+        inversion.invert(_hash_bag(targets[:1]), emb, aux_texts=aux, method="magic")
     with pytest.raises(ValueError, match="threads"):
         inversion.invert(_hash_bag(targets[:1]), emb, aux_texts=aux, threads=0)
 

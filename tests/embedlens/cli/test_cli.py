@@ -289,13 +289,22 @@ def test_invert_default_search_attack(tmp_path, tiny_dir, capsys):
     corpus.write_text("the cat sees a hill\nthe bird sees a barn\n")
     out = tmp_path / "search.jsonl"
     args = ["invert", "--embedder", str(tiny_dir), "--aux", str(aux), "--out", str(out)]
-    args += ["--max-queries", "60", "--threads", "1"]
+    args += ["--max-queries", "60", "--threads", "1", "--method", "search"]
     assert main([*args, "--corpus", str(corpus)]) == 0, capsys.readouterr().err
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["reference"] for r in rows] == ["the cat sees a hill", "the bird sees a barn"]
     assert all(0 < r["queries"] <= 60 and -1 <= r["cosine"] <= 1 for r in rows)
     printed = capsys.readouterr().out
     assert "token_f1" in printed and "queries once" in printed
+    # the default method writes sentences with --decoder (here a tiny LM saved to a folder)
+    from tiny_models import save_tiny, tiny_causal_lm
+
+    lm = tiny_causal_lm(seed=0)
+    lm_dir = save_tiny(lm.model, lm.tokenizer, tmp_path / "lm")
+    sentence = [*args[:-2], "--decoder", str(lm_dir), "--corpus", str(corpus), "--overwrite"]
+    assert main(sentence) == 0, capsys.readouterr().err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2 and all(0 < r["queries"] <= 60 for r in rows)
     # a 1-D file and a file of the wrong width are refused, with nothing written
     for name, arr in (("flat.npy", np.ones(16)), ("narrow.npy", np.ones((2, 10)))):
         np.save(tmp_path / name, arr)
