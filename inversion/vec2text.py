@@ -310,12 +310,16 @@ def _unavailable(missing: list[str]) -> Vec2TextUnavailableError:
     )
 
 
-def _read_checkpoint(root: Path | str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """``config.json`` and the weights (safetensors preferred; a ``.bin`` only as tensors)."""
+def _read_checkpoint(
+    root: Path | str, *, allow_pickle: bool = False
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """``config.json`` and the weights: safetensors; a pickled ``.bin`` only with
+    ``allow_pickle`` (and then only as tensors)."""
     if not isinstance(root, Path):
         from huggingface_hub import snapshot_download
 
-        root = Path(snapshot_download(root, allow_patterns=["*.json", "*.safetensors", "*.bin"]))
+        patterns = ["*.json", "*.safetensors", *(["*.bin"] if allow_pickle else [])]
+        root = Path(snapshot_download(root, allow_patterns=patterns))
     config_file = root / "config.json"
     if not config_file.is_file():
         raise FileNotFoundError(f"{str(root)!r} has no config.json: not a vec2text checkpoint")
@@ -330,7 +334,14 @@ def _read_checkpoint(root: Path | str) -> tuple[dict[str, Any], dict[str, torch.
         return config, state
     bins = sorted(root.glob("*.bin"))
     if not bins:
-        raise FileNotFoundError(f"{str(root)!r} holds no model.safetensors nor pytorch_model.bin")
+        hint = "" if allow_pickle else " (with allow_pickle=True, a pytorch_model.bin is read)"
+        raise FileNotFoundError(f"{str(root)!r} holds no model.safetensors{hint}")
+    if not allow_pickle:
+        raise ValueError(
+            f"{str(root)!r} holds its weights only as a pickle ({bins[0].name}), and embedlens "
+            "reads safetensors only (unpickling a file can run code): if you trust the "
+            "checkpoint, pass allow_pickle=True"
+        )
     import torch
 
     state = {}
@@ -351,7 +362,7 @@ def gtr_embedder(
 
     from embedlens.embedders import TransformersEmbedder
 
-    model = T5EncoderModel.from_pretrained(str(where))
+    model = T5EncoderModel.from_pretrained(str(where), use_safetensors=True)
     tokenizer = AutoTokenizer.from_pretrained(str(where))
     return TransformersEmbedder(
         model,
@@ -370,6 +381,7 @@ def load_vec2text_inverter(
     base_model: str | os.PathLike[str] | None = None,
     embedder: Embedder | None = None,
     device: str | None = None,
+    allow_pickle: bool = False,
 ) -> Vec2TextInverter:
     """Load vec2text's hypothesis model (default ``jxm/gtr__nq__32``) as a :class:`Vec2TextInverter`.
 
@@ -382,6 +394,10 @@ def load_vec2text_inverter(
         ``model_name_or_path`` of its config (``t5-base``).
     embedder
         The embedder; ``None`` loads :func:`gtr_embedder`.
+    allow_pickle
+        Also read weights published only as ``pytorch_model.bin`` (a pickle, read with
+        ``torch.load(weights_only=True)``): the opt-in for a checkpoint you trust; by default
+        only safetensors are read.
 
     Raises
     ------
@@ -398,7 +414,7 @@ def load_vec2text_inverter(
         missing.append(f"its base model {BASE_MODEL!r}")
     if missing or where is None:
         raise _unavailable(missing)
-    config, state = _read_checkpoint(where)
+    config, state = _read_checkpoint(where, allow_pickle=allow_pickle)
     if base_where is None:
         base_where = _locate(
             config.get("model_name_or_path", BASE_MODEL), "the base model", missing
