@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -52,6 +53,7 @@ __all__ = [
     "Pooling",
     "SentenceTransformerEmbedder",
     "TransformersEmbedder",
+    "declared_dim",
     "hash_state",
     "load_embedder",
     "pool",
@@ -169,10 +171,45 @@ def _load_named(
         model = SentenceTransformer(
             source,
             device=str(resolve_device(device)),
-            model_kwargs={"dtype": resolve_dtype(dtype)},
+            model_kwargs={"dtype": resolve_dtype(dtype), "use_safetensors": True},
         )
     except OSError as err:
         raise hub_error(text, "embedder", BUILTIN_EMBEDDERS, err) from err
     if max_length is not None:
         model.max_seq_length = max_length
     return SentenceTransformerEmbedder(model, name=name or text)
+
+
+#: where a transformers config.json gives the hidden size (BERT and most; T5; DistilBERT; GPT-2)
+_WIDTH_KEYS = ("hidden_size", "d_model", "dim", "n_embd")
+
+
+def declared_dim(spec: Any) -> int | None:
+    """The width of the vectors ``load_embedder(spec)`` makes, read from the model's files
+    without loading it: for a built-in name or a local model directory whose pooling keeps the
+    encoder's width. ``None`` where the files do not say for certain (a hub id, a callable, a
+    sentence-transformers pipeline with other modules); then only loading it tells.
+
+    Examples
+    --------
+    >>> declared_dim("minilm")  # doctest: +SKIP
+    384
+    """
+    if not isinstance(spec, (str, os.PathLike)):
+        return None
+    text = os.fspath(spec)
+    if text in BUILTIN_EMBEDDERS:
+        source = resolve_model_source(text, builtins=BUILTIN_EMBEDDERS)
+    elif Path(text).expanduser().is_dir():
+        source = str(Path(text).expanduser())
+    else:
+        return None
+    st = read_sentence_transformers_config(source)
+    if st.get("is_st") and not st.get("simple"):
+        return None
+    try:
+        config = json.loads((Path(source) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    widths = [config.get(k) for k in _WIDTH_KEYS] if isinstance(config, dict) else []
+    return next((int(w) for w in widths if isinstance(w, int) and w > 0), None)

@@ -306,7 +306,10 @@ def pretrained_for(embedder: Any, kind: str) -> Path | None:
     return None
 
 
-def _looks_like_path(spec: str) -> bool:
+def looks_like_path(spec: str) -> bool:
+    """Whether ``spec`` names a path on this machine rather than a name or hub id: it starts
+    with ``.``, ``/`` or ``~``, has more than one ``/``, or exists relative to the current
+    folder (where a loader would read it)."""
     return (
         spec.startswith((".", "/", "~"))
         or os.sep in spec.strip("/").replace("/", "", 1)
@@ -336,7 +339,7 @@ def resolve_model_source(spec: str | os.PathLike[str], *, builtins: dict[str, st
             f"{text!r} is a file, expected a model directory (with config.json) or a name: "
             f"pass the directory that holds the model files, or one of {sorted(builtins)}"
         )
-    if _looks_like_path(text):
+    if looks_like_path(text):
         raise FileNotFoundError(
             f"model directory {text!r} does not exist: pass an existing directory, a hub id, "
             f"or a built-in name ({', '.join(sorted(builtins))})"
@@ -386,14 +389,32 @@ def hub_offline_reason(timeout: float = 3.0) -> str | None:
     return _HUB_CHECK[host]
 
 
+#: weights files that only ``torch.load`` reads: a pickle, which can run code when read
+PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
 def check_model_dir(path: str | os.PathLike[str]) -> Path:
-    """Raise ``ValueError`` unless ``path`` is a directory holding a transformers model."""
+    """Raise ``ValueError`` unless ``path`` is a directory holding a transformers model whose
+    weights are safetensors.
+
+    A folder (or a sentence-transformers module folder in it) that keeps its weights only as
+    :data:`PICKLE_WEIGHTS` is refused: embedlens never unpickles a model.
+    """
     p = Path(path)
     if not (p / "config.json").is_file():  # what else the folder holds is not ours to list
         raise ValueError(
             f"{str(p)!r} is not a model directory: expected a config.json (and weights) "
             "as save_pretrained writes them"
         )
+    for folder in (p, *sorted(sub for sub in p.iterdir() if sub.is_dir())):
+        pickled = [name for name in PICKLE_WEIGHTS if (folder / name).is_file()]
+        if pickled and not any(folder.glob("*.safetensors*")):
+            raise ValueError(
+                f"{str(folder)!r} holds its weights only as a pickle ({pickled[0]}), and "
+                "embedlens loads safetensors only (unpickling a file can run code): convert it "
+                "where you trust the file (model.save_pretrained(folder) writes "
+                "model.safetensors) and pass that folder"
+            )
     return p
 
 
@@ -452,7 +473,9 @@ def load_decoder(
         name = text
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype)
+        model = AutoModelForCausalLM.from_pretrained(
+            source, dtype=torch_dtype, use_safetensors=True
+        )
     except OSError as err:
         if Path(source).is_dir():
             raise ValueError(f"{source!r} holds no loadable causal LM: {err}") from err
@@ -524,7 +547,9 @@ def load_seq2seq(spec: str, *, device: Any = None, dtype: Any = None) -> Decoder
     source = resolve_model_source(spec, builtins={})
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForSeq2SeqLM.from_pretrained(source, dtype=resolve_dtype(dtype))
+        model = AutoModelForSeq2SeqLM.from_pretrained(
+            source, dtype=resolve_dtype(dtype), use_safetensors=True
+        )
     except OSError as err:
         raise hub_error(spec, "seq2seq decoder", {}, err) from err
     model = model.to(resolve_device(device)).eval()

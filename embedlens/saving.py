@@ -36,6 +36,7 @@ __all__ = [
     "read_config",
     "resolve_dir",
     "resolve_saved_embedder",
+    "saved_name",
 ]
 
 FORMAT_VERSION = 1
@@ -75,7 +76,7 @@ def resolve_saved_embedder(saved: dict[str, Any], embedder: Any, root: Path) -> 
     if emb is None or isinstance(emb, str):
         from embedlens.embedders import load_embedder
 
-        name = saved["name"] if emb is None else emb
+        name = saved_name(root, saved["name"], entry="embedder.name") if emb is None else emb
         try:
             emb = load_embedder(name)
         except Exception as err:
@@ -85,6 +86,33 @@ def resolve_saved_embedder(saved: dict[str, Any], embedder: Any, root: Path) -> 
             ) from err
     check_embedder(saved, emb, root)
     return emb
+
+
+def saved_name(root: Path, spec: Any, *, entry: str) -> str:
+    """``spec``, a model named by the ``entry`` of a saved model's ``config.json``, when it is a
+    built-in name or a hub id (``"t5:"`` + one, for a seq2seq decoder).
+
+    A saved model reads only its own files: a ``spec`` that is a path on this machine (see
+    :func:`embedlens.models.looks_like_path`) raises ``ValueError``, never loaded. A caller who
+    trusts that path names it themselves, which is the opt-in: ``embedder=`` or ``decoder=``
+    of ``from_pretrained`` (on the command line ``--embedder``/``--decoder``).
+    """
+    from embedlens.models import looks_like_path
+
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(
+            f"{str(root / CONFIG_FILE)!r}: {entry} must name a model, got {spec!r}: save the "
+            "model again"
+        )
+    if looks_like_path(spec.removeprefix("t5:")):
+        keyword = entry.split(".")[0]
+        raise ValueError(
+            f"{str(root / CONFIG_FILE)!r}: {entry} {spec[:80]!r} is a path outside the model "
+            "folder, and a saved model reads only its own files: if you trust that path, name "
+            f"it yourself, {keyword}={spec!r} (command line: --{keyword} PATH; in an audit: "
+            f"--option inverter.{keyword}=PATH)"
+        )
+    return spec
 
 
 def check_embedder(saved: dict[str, Any], emb: Any, root: Path) -> None:

@@ -178,7 +178,7 @@ class TransformersEmbedder(BaseEmbedder):
         st = read_sentence_transformers_config(source)
         try:
             tokenizer = AutoTokenizer.from_pretrained(source)
-            model = AutoModel.from_pretrained(source)
+            model = AutoModel.from_pretrained(source, use_safetensors=True)
         except OSError as err:
             if Path(source).is_dir():
                 raise ValueError(f"{source!r} holds no loadable model: {err}") from err

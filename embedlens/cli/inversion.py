@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from embedlens.cli.common import (
     write_jsonl,
 )
 from embedlens.cli.sources import load_vectors
+from embedlens.saving import CONFIG_FILE
 
 __all__ = ["register"]
 
@@ -110,8 +112,10 @@ def register(sub: Any) -> None:
     add_flags(
         zs,
         "embedder",
+        default=None,
         help="the attacked embedder: built-in name, hub id, model directory or "
-        "py:MODULE:FUNCTION (a function texts -> vectors, e.g. a remote API)",
+        "py:MODULE:FUNCTION (a function texts -> vectors, e.g. a remote API); default minilm, "
+        "or with --inverter the one it was trained for (a path there only when named here)",
     )
     zs.add_argument("--max-queries", type=int, default=2000, help="embedder queries per text")
     zs.add_argument(
@@ -133,7 +137,9 @@ def register(sub: Any) -> None:
         "word search alone (faster, no LM)",
     )
     zs.add_argument(
-        "--decoder", default="smollm2", help="the causal LM that writes (or, --zero-shot, proposes)"
+        "--decoder",
+        help="the causal LM that writes (or, --zero-shot, proposes; default smollm2); with "
+        "--inverter, the base LM it was trained with where its config names a path",
     )
     zs.add_argument("--edit-queries", type=int, default=1800, help="--zero-shot: word edits")
     zs.add_argument("--max-length", type=int, default=16, help="--zero-shot: LM search tokens")
@@ -226,16 +232,25 @@ def _cmd_invert(args: argparse.Namespace) -> int:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
     # the vectors are read and checked first: a wrong file is refused before any set-up
     X = load_vectors(args.vectors, args.limit) if args.vectors else None
+    if X is not None:  # their width, against what the model's files declare
+        _check_width(X, args, *_declared_width(args))
     inv: Any = None
     if args.inverter:
         from inversion import Inverter
 
-        inv = Inverter.from_pretrained(args.inverter, device=args.device)
+        # a path in the inverter's config.json is read only when named here (the opt-in)
+        named = {"embedder": args.embedder, "decoder": args.decoder}
+        inv = Inverter.from_pretrained(
+            args.inverter, device=args.device, **{k: v for k, v in named.items() if v}
+        )
         emb = inv.embedder_
     else:
         from embedlens.embedders import load_embedder
 
-        emb = load_embedder(embedder_from_spec(args.embedder), device=args.device)
+        spec = embedder_from_spec(args.embedder or "minilm")
+        emb = load_embedder(spec, device=args.device)
+    if X is not None:  # what the files did not declare (a remote model): known once it loads
+        _check_width(X, args, int(emb.dim), emb.name)
     references: list[str] | None = None
     if X is None:
         references = load_texts(args.corpus, limit=args.limit)
@@ -264,6 +279,32 @@ def _cmd_invert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _declared_width(args: argparse.Namespace) -> tuple[int | None, str]:
+    """The width of the attacked embedder's vectors and its name, from files alone: an
+    inverter's ``config.json``, or the embedder's model files (``None``: not declared)."""
+    if args.inverter:
+        try:
+            config = json.loads((Path(args.inverter) / CONFIG_FILE).read_text(encoding="utf-8"))
+            return int(config["embedder"]["dim"]), str(config["embedder"]["name"])
+        except (OSError, ValueError, KeyError, TypeError):  # loading it says what is wrong
+            return None, args.inverter
+    from embedlens.embedders import declared_dim
+
+    name = args.embedder or "minilm"
+    return declared_dim(name), name
+
+
+def _check_width(X: np.ndarray, args: argparse.Namespace, dim: int | None, name: str) -> None:
+    if dim is None or X.shape[1] == dim:
+        return
+    reader = f"the inverter {args.inverter!r}" if args.inverter else "the attack"
+    raise ValueError(
+        f"--vectors {args.vectors} has {X.shape[1]} columns, but {reader} reads "
+        f"{dim}-dim vectors from {name!r}: pass vectors made by that embedder, or name the "
+        "embedder that made them (--embedder, or an --inverter trained for it)"
+    )
+
+
 def _decode(
     args: argparse.Namespace, emb: Any, X: np.ndarray, inv: Any
 ) -> tuple[list[str], np.ndarray, np.ndarray | None]:
@@ -287,7 +328,8 @@ def _decode(
             top_k=4,
             edit_queries=min(args.edit_queries, args.max_queries),
             progress=True,
-            **from_args(args, "decoder max_length max_queries device"),
+            decoder=args.decoder or "smollm2",
+            **from_args(args, "max_length max_queries device"),
         )
         texts = guided.prepare().invert(X)
         print(f"zero-shot: a vocabulary of {guided.vocabulary_queries_} words embedded once")
@@ -296,7 +338,7 @@ def _decode(
     from inversion import invert
 
     aux = load_texts(args.aux, limit=args.aux_limit) if args.aux else None
-    extra = {"decoder": args.decoder} if args.method == "sentence" else {}
+    extra = {"decoder": args.decoder or "smollm2"} if args.method == "sentence" else {}
     found = invert(
         X,
         emb,

@@ -30,6 +30,7 @@ from embedlens.saving import (
     read_config,
     resolve_dir,
     resolve_saved_embedder,
+    saved_name,
 )
 
 if TYPE_CHECKING:
@@ -173,8 +174,9 @@ def open_soft_prefix_dir(
 ) -> SavedSoftPrefix:
     """Resolve ``path``, read its config for ``cls_name`` and check ``embedder`` against it.
 
-    ``decoder`` (not ``None``) overrides the saved decoder; otherwise the saved spec is used, or
-    the base LM stored in the directory.
+    ``decoder`` (not ``None``) overrides the saved decoder; otherwise the base LM stored in the
+    directory is used, or the saved spec when it is a name or hub id (a path is loaded only
+    when the caller names it as ``decoder``: :func:`~embedlens.saving.saved_name`).
     """
     root = resolve_dir(path)
     config = read_config(root, cls_name)
@@ -187,27 +189,14 @@ def open_soft_prefix_dir(
         if saved_stored:  # the base LM kept in the folder: it must stay inside it
             stored = path_inside(root, saved_stored, entry="decoder.stored")
             decoder = str(stored)
-        elif isinstance(spec, str) and spec.strip():
-            decoder = _saved_spec(root, spec)
+        elif isinstance(spec, str) and spec.strip():  # a name or hub id, never a path
+            decoder = saved_name(root, spec, entry="decoder.spec")
         else:
             raise ValueError(
                 f"{str(root / CONFIG_FILE)!r} names no decoder (decoder.spec and "
                 "decoder.stored are empty): save the model again, or pass decoder=..."
             )
     return SavedSoftPrefix(root, config, emb, decoder, stored)
-
-
-def _saved_spec(root: Path, spec: str) -> str:
-    """The saved decoder ``spec``: a name or hub id as it is; a local path must be a model
-    folder (refused without listing what lies there, since it is outside the artifact)."""
-    if not (os.path.isabs(spec) or spec.startswith((".", "~"))):
-        return spec  # a built-in name, a hub id or "t5:...": the loader resolves it
-    if not (Path(spec).expanduser() / CONFIG_FILE).is_file():
-        raise ValueError(
-            f"{str(root / CONFIG_FILE)!r}: decoder.spec {spec[:80]!r} is not a model folder "
-            "(no config.json there): pass decoder=... with the base LM it was trained with"
-        )
-    return spec
 
 
 def load_soft_prefix_weights(

@@ -165,7 +165,7 @@ def test_a_saved_spec_that_is_no_model_folder_lists_nothing(saved_inverter, emb,
     foreign.mkdir()
     (foreign / "secret-notes.txt").write_text("private", encoding="utf-8")
     _edit_config(saved_inverter, stored=None, spec=str(foreign))
-    with pytest.raises(ValueError, match="not a model folder") as err:
+    with pytest.raises(ValueError, match="outside the model folder") as err:
         Inverter.from_pretrained(saved_inverter, embedder=emb)
     assert "secret-notes" not in str(err.value)
 

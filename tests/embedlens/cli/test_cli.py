@@ -180,6 +180,10 @@ def test_train_inverter_then_invert(tmp_path, tiny_dir, capsys):
             str(corpus),
             "--limit",
             "3",
+            "--embedder",  # the paths its config.json names are read only when named again
+            str(tiny_dir),
+            "--decoder",
+            str(lm_dir),
             "--out",
             str(out),
         ]
@@ -234,6 +238,7 @@ def test_invert_with_correction_steps(tmp_path, tiny_dir, capsys):
     corr.fit(texts, inverter=inv, steps=2, batch_size=3, progress=False)
     corr.save_pretrained(tmp_path / "corr")
     base = ["invert", "--inverter", str(tmp_path / "inv"), "--corpus", str(corpus)]
+    base += ["--embedder", str(tiny_dir)]  # a path its config.json names: read only when named
     out = tmp_path / "fixed.jsonl"
     # steps > 0 with no corrector anywhere: a one-line reason, nothing written
     assert main([*base, "--steps", "2", "--out", str(out)]) == 1
