@@ -106,11 +106,11 @@ def saved_name(root: Path, spec: Any, *, entry: str) -> str:
         )
     if looks_like_path(spec.removeprefix("t5:")):
         keyword = entry.split(".")[0]
+        audit = f"; in an audit: --option inverter.{keyword}=PATH" if keyword == "decoder" else ""
         raise ValueError(
             f"{str(root / CONFIG_FILE)!r}: {entry} {spec[:80]!r} is a path outside the model "
             "folder, and a saved model reads only its own files: if you trust that path, name "
-            f"it yourself, {keyword}={spec!r} (command line: --{keyword} PATH; in an audit: "
-            f"--option inverter.{keyword}=PATH)"
+            f"it yourself, {keyword}={spec!r} (command line: --{keyword} PATH{audit})"
         )
     return spec
 

@@ -53,7 +53,11 @@ def register(sub: Any) -> None:
         help="built-in name, hub id or directory of the vectors' embedder (default: the "
         "explainer's own; minilm for the shipped explainer and for --fit)",
     )
-    train.add_argument("--decoder", default="smollm2", help="causal LM name or directory")
+    p.add_argument(
+        "--decoder",
+        help="causal LM name or directory (--fit: default smollm2; with --explainer: the base "
+        "LM it was trained with, where its config.json names a path)",
+    )
     train.add_argument("--tasks", nargs="+", help="training tasks (default: all)")
     train.add_argument("--steps", type=int, default=1000)
     train.add_argument("--train-batch-size", type=int, default=16)
@@ -104,8 +108,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 def _explainer(args: argparse.Namespace) -> Any:
     from interpret import Explainer
 
-    if args.explainer:
-        return Explainer.from_pretrained(args.explainer, embedder=args.embedder, device=args.device)
+    if args.explainer:  # a path its config.json names is read only when named here
+        return Explainer.from_pretrained(
+            args.explainer, embedder=args.embedder, decoder=args.decoder, device=args.device
+        )
     if not args.fit:
         from embedlens.embedders import load_embedder
 
@@ -126,7 +132,8 @@ def _explainer(args: argparse.Namespace) -> Any:
     options: dict[str, Any] = {"tasks": tuple(args.tasks)} if args.tasks else {}
     start = time.perf_counter()
     options["embedder"] = args.embedder or "minilm"
-    ex = Explainer(**from_args(args, "decoder prefix_tokens max_length device"), **options)
+    options["decoder"] = args.decoder or "smollm2"
+    ex = Explainer(**from_args(args, "prefix_tokens max_length device"), **options)
     ex.fit(
         texts,
         batch_size=args.train_batch_size,

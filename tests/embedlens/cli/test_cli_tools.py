@@ -237,6 +237,7 @@ def test_explain_fit_then_load_per_row_and_per_group(tiny_dir, tmp_path, capsys,
 
     grouped = tmp_path / "groups.jsonl"
     args = ["explain", "--explainer", str(run / "explainer"), "--corpus", str(corpus)]
+    args += ["--embedder", tiny_dir, "--decoder", str(lm_dir)]  # the paths it names: opted in
     args += ["--by", "animal", "--max-new-tokens", "4", "--out", str(grouped)]
     assert main(args) == 0, capsys.readouterr().err
     groups = {r["group"]: r for r in map(json.loads, grouped.read_text().splitlines())}
@@ -246,6 +247,7 @@ def test_explain_fit_then_load_per_row_and_per_group(tiny_dir, tmp_path, capsys,
     X = np.zeros((2, 5), dtype=np.float32)
     np.save(tmp_path / "X5.npy", X)
     args = ["explain", "--explainer", str(run / "explainer"), "--vectors", str(tmp_path / "X5.npy")]
+    args += ["--embedder", tiny_dir, "--decoder", str(lm_dir)]
     assert main([*args, "--out", str(tmp_path / "x.jsonl")]) == 1
     assert "16" in _err_line(capsys)
     assert main(["explain", "--explainer", str(run), "--out", str(tmp_path / "y.jsonl")]) == 1
