@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from embedlens._utils import lone_surrogate
+
 __all__ = ["SUPPORTED_EXTENSIONS", "TEXT_COLUMNS", "read_texts"]
 
 logger = logging.getLogger(__name__)
@@ -197,6 +199,14 @@ def _parse_jsonl(content: str, path: Path, column: str | None) -> list[str]:
             raise ValueError(
                 f"{path} line {lineno}: expected field {column!r} to be a string, got "
                 f"{type(text).__name__}. Pass column= naming the text field."
+            )
+        at = lone_surrogate(text)
+        if at is not None:
+            raise ValueError(
+                f"{path} line {lineno}: the text holds a lone surrogate (U+{ord(text[at]):04X} "
+                f"at character {at}), an unpaired \\uD800-\\uDFFF escape that is not Unicode "
+                "text and cannot be embedded or written: fix the escape on that line or drop "
+                "the record"
             )
         if text.strip():
             texts.append(text)

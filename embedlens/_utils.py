@@ -41,7 +41,38 @@ def check_texts(texts: Any, *, what: str = "texts") -> list[str]:
                 f"{what}[{i}] is {type(t).__name__} ({t!r:.40}), expected str: "
                 f"convert the element to text or drop it"
             )
+    check_unicode(out, what=what)
     return out
+
+
+def lone_surrogate(text: str) -> int | None:
+    """The position of the first lone surrogate (U+D800 to U+DFFF) in ``text``, or ``None``.
+
+    Such a character is not Unicode text: no UTF-8 encoder, tokenizer or file takes it. JSON
+    lets it in through an unpaired escape such as ``"\\ud800"``.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return int(err.start)
+    return None
+
+
+def check_unicode(texts: Sequence[str], *, what: str = "texts") -> None:
+    """Raise ``ValueError`` naming the first of ``texts`` (by index, never by its content)
+    that holds a lone surrogate."""
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        for i, text in enumerate(texts):
+            at = lone_surrogate(text)
+            if at is not None:
+                raise ValueError(
+                    f"{what}[{i}] holds a lone surrogate (U+{ord(text[at]):04X} at character "
+                    f"{at}), which is not Unicode text and cannot be embedded or written: fix "
+                    "that text at its source (an unpaired \\uD800-\\uDFFF escape in JSON) or "
+                    "drop it"
+                ) from None
 
 
 def check_matrix(X: Any, *, what: str = "X", dim: int | None = None) -> np.ndarray:
@@ -146,7 +177,10 @@ def progress_bar(
 
 @contextlib.contextmanager
 def atomic_path(
-    path: str | os.PathLike[str], *, markers: Sequence[str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    markers: Sequence[str] | None = None,
+    extras: Sequence[str] = (),
 ) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
@@ -154,9 +188,10 @@ def atomic_path(
     ``path`` in one rename, so a crash never leaves a half-written artifact. What is already at
     ``path`` is replaced only when embedlens may replace it (:func:`check_replaceable`): a file
     by a file, and a folder by a folder only when the old one is empty or was written by
-    embedlens, that is, it holds every one of ``markers`` (``None``: every entry of the old
-    folder is one the new folder writes again). Anything else raises before ``path`` is touched,
-    and the new output is discarded.
+    embedlens, that is, it holds every one of ``markers`` and nothing but those, ``extras`` and
+    what the new folder writes again (``markers=None``: every entry of the old folder is one
+    the new folder writes again). Anything else raises before ``path`` is touched, and the new
+    output is discarded.
 
     Examples
     --------
@@ -177,17 +212,11 @@ def atomic_path(
         kind: Literal["file", "folder"] = (
             "folder" if work.is_dir() and not work.is_symlink() else "file"
         )
+        new = [p.name for p in work.iterdir()] if kind == "folder" else []
         if markers is None and kind == "folder" and target.is_dir() and not target.is_symlink():
-            new = {p.name for p in work.iterdir()}
-            foreign = sorted(p.name for p in target.iterdir() if p.name not in new)
-            if foreign:
-                raise FileExistsError(
-                    f"{str(target)!r} holds {len(foreign)} entries embedlens would not write "
-                    f"again (e.g. {foreign[0]!r}): embedlens replaces only a folder it wrote "
-                    "itself; choose a new path, or move that folder away yourself"
-                )
+            _refuse_foreign(target, new, "embedlens would not write again")
         else:
-            check_replaceable(target, kind=kind, markers=markers or ())
+            check_replaceable(target, kind=kind, markers=markers or (), extras=[*extras, *new])
         if kind == "folder" and target.is_dir() and not target.is_symlink():
             old = Path(
                 tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
@@ -206,19 +235,23 @@ def check_replaceable(
     *,
     kind: Literal["file", "folder"],
     markers: Sequence[str] = (),
+    extras: Sequence[str] = (),
 ) -> Path:
     """Raise unless a ``kind`` written at ``path`` may replace what is there; return the path.
 
     Nothing there: fine. A file (or a link to one) may be replaced by a file. A folder may be
-    replaced by a folder only when it is empty or holds every one of ``markers`` (the files
-    embedlens writes into such a folder, e.g. ``result.json`` and ``index.html`` of a report):
-    then embedlens wrote it. A folder is never replaced by a file nor a file by a folder, and the
-    current folder (or one above it) is never replaced.
+    replaced by a folder only when it is empty, or holds every one of ``markers`` (the files
+    embedlens writes into such a folder, e.g. ``result.json`` and ``index.html`` of a report)
+    and nothing but ``markers`` and ``extras`` (the other entries embedlens may write there,
+    e.g. ``report.pdf``): then embedlens wrote all of it. A folder is never replaced by a file
+    nor a file by a folder, a link never by a folder, and the current folder (or one above it)
+    is never replaced.
 
     Raises
     ------
     FileExistsError
-        For a folder embedlens did not write, or the current folder.
+        For a folder embedlens did not write (or that holds an entry it did not write), a link
+        where a folder goes, or the current folder.
     IsADirectoryError, NotADirectoryError
         For a folder where a file goes, or a file where a folder goes.
 
@@ -242,7 +275,13 @@ def check_replaceable(
         if not target.is_file():
             raise FileExistsError(f"{shown} exists and is not a regular file: pass another path")
         return target
-    if target.is_symlink() or not target.is_dir():
+    if target.is_symlink():
+        pointee = "a folder" if target.is_dir() else "a file" if target.exists() else "nothing"
+        raise FileExistsError(
+            f"{shown} is a link to {pointee}: embedlens never replaces a link by a folder; "
+            "pass a folder name that is free (or a folder embedlens wrote)"
+        )
+    if not target.is_dir():
         raise NotADirectoryError(
             f"{shown} is a file: embedlens never replaces a file by a folder; "
             "pass a folder name that is free (or a folder embedlens wrote)"
@@ -257,7 +296,136 @@ def check_replaceable(
             "replaces only a folder it wrote itself; pass a new folder, or move that one away "
             "yourself"
         )
+    _refuse_foreign(target, [*markers, *extras], "embedlens did not write")
     return target
+
+
+def _refuse_foreign(target: Path, own: Sequence[str], what: str) -> None:
+    """Raise ``FileExistsError`` when the folder ``target`` holds an entry not in ``own``."""
+    foreign = sorted(p.name for p in target.iterdir() if p.name not in set(own))
+    if foreign:
+        raise FileExistsError(
+            f"{str(target)!r} holds {len(foreign)} entries {what} (e.g. {foreign[0]!r}): "
+            "embedlens replaces only a folder of its own files; move them away, or pass a new "
+            "folder"
+        )
+
+
+@contextlib.contextmanager
+def output_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold ``path`` as this process's output while the block runs.
+
+    Before any work: makes the missing folders above ``path`` (proving they can be written:
+    a file on the way or a folder without write permission raises now, not after the work)
+    and takes an exclusive lock on a hidden file beside it, ``.NAME.lock``, so a second run
+    that asks for the same ``path`` meanwhile is refused instead of silently replacing this
+    run's output. The lock file and the folders made here (when still empty) are removed when
+    the block ends; a lock left by a killed process is free again (the system releases it).
+
+    Raises
+    ------
+    FileExistsError
+        When another process holds ``path``.
+    NotADirectoryError, PermissionError
+        When a file stands where a folder above ``path`` goes, or a folder cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with output_lock(Path(tempfile.mkdtemp()) / "report") as out:
+    ...     out.name
+    'report'
+    """
+    target = Path(os.path.abspath(os.fspath(path)))
+    made = _make_folders(target.parent, shown=str(path))
+    lock = target.parent.resolve() / f".{target.name}.lock"
+    try:
+        fd = _hold(lock, shown=str(path))
+    except BaseException:
+        _remove_empty(made)
+        raise
+    try:
+        yield target
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        os.close(fd)  # releases the lock
+        _remove_empty(made)
+
+
+def _make_folders(folder: Path, *, shown: str) -> list[Path]:
+    """Make ``folder`` and the missing ones above it; the folders made, deepest first."""
+    missing: list[Path] = []
+    here = folder
+    while not here.exists() and not here.is_symlink() and here != here.parent:
+        missing.append(here)
+        here = here.parent
+    if not here.is_dir():
+        raise NotADirectoryError(
+            f"{shown!r} cannot be written: {str(here)!r} is a file, not a folder; pass a path "
+            "in a folder"
+        )
+    made: list[Path] = []
+    try:
+        for part in reversed(missing):
+            part.mkdir()
+            made.insert(0, part)
+    except OSError as err:
+        _remove_empty(made)
+        raise _unwritable(shown, part, err) from None
+    return made
+
+
+def _hold(lock: Path, *, shown: str) -> int:
+    """Open and exclusively lock the file ``lock``; its descriptor (``close`` releases it)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: the file's existence is the lock
+        fcntl = None  # type: ignore[assignment]
+    while True:
+        flags = os.O_RDWR | os.O_CREAT | (os.O_EXCL if fcntl is None else 0)
+        try:
+            fd = os.open(lock, flags, 0o644)
+        except FileExistsError:  # pragma: no cover - Windows
+            raise _held(shown, lock) from None
+        except OSError as err:
+            raise _unwritable(shown, lock.parent, err) from None
+        if fcntl is None:  # pragma: no cover - Windows
+            return fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise _held(shown, lock) from None
+        try:  # the run that held it may have removed the file before this one locked it
+            current = os.stat(lock)
+        except FileNotFoundError:
+            current = None
+        if current is not None and os.path.samestat(os.fstat(fd), current):
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)
+
+
+def _held(shown: str, lock: Path) -> FileExistsError:
+    return FileExistsError(
+        f"another embedlens run is writing {shown!r} (it holds {str(lock)!r}): wait for it to "
+        "end, or pass another output path"
+    )
+
+
+def _unwritable(shown: str, folder: Path, err: OSError) -> PermissionError:
+    return PermissionError(
+        f"{shown!r} cannot be written: cannot write in {str(folder)!r} "
+        f"({err.strerror or type(err).__name__}); pass a path in a folder you can write to"
+    )
+
+
+def _remove_empty(folders: Sequence[Path]) -> None:
+    """Remove ``folders`` (deepest first) where they are empty; anything else stays."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _refuse_working_folder(target: Path) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from embedlens._utils import check_unicode
+
 __all__ = ["Corpus", "check_corpus_texts", "split_indices"]
 
 
@@ -103,7 +105,9 @@ def check_corpus_texts(texts: Iterable[Any]) -> list[str]:
                 f"Expected every text to be a str, but element {i} is {type(text).__name__} "
                 f"({text!r:.60}): convert it with str() or drop it."
             )
-    return [str(t) for t in out]  # numpy str_ -> str
+    texts = [str(t) for t in out]  # numpy str_ -> str
+    check_unicode(texts)
+    return texts
 
 
 def split_indices(

@@ -38,6 +38,7 @@ from embedlens.audit.narrative import (
 )
 
 __all__ = [
+    "REPORT_EXTRAS",
     "REPORT_FILES",
     "attributes_figure",
     "fmt",
@@ -53,6 +54,8 @@ __all__ = [
 
 #: the files every report folder holds: a folder with both is one embedlens wrote
 REPORT_FILES: tuple[str, ...] = ("result.json", "index.html")
+#: what else a report folder may hold (--pdf): anything beyond these is not embedlens's
+REPORT_EXTRAS: tuple[str, ...] = ("report.pdf",)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;
@@ -470,7 +473,7 @@ def write_report(
     target = Path(out_dir)
     if os.path.lexists(target) and not overwrite:
         raise FileExistsError(f"{target} exists: pass --overwrite (overwrite=True) to replace it")
-    check_replaceable(target, kind="folder", markers=REPORT_FILES)
+    check_replaceable(target, kind="folder", markers=REPORT_FILES, extras=REPORT_EXTRAS)
     if pdf:
         _chromium()  # no browser: refused before anything is written
     if redact:
@@ -479,7 +482,7 @@ def write_report(
         result = redacted(result)
     page = render_html(result)
     data = result.to_json()
-    with atomic_path(target, markers=REPORT_FILES) as tmp:
+    with atomic_path(target, markers=REPORT_FILES, extras=REPORT_EXTRAS) as tmp:
         tmp.mkdir(parents=True)
         (tmp / "result.json").write_text(data, encoding="utf-8")
         (tmp / "index.html").write_text(page, encoding="utf-8")
@@ -506,15 +509,16 @@ def write_pdf(
     """Print the HTML file ``page`` to ``pdf`` with headless Chromium (plots drawn first).
 
     Raises ``FileNotFoundError`` without a Chromium and ``RuntimeError`` when it writes no PDF.
+    Chromium and its helpers are ended when the call ends, also by Ctrl-C or the timeout.
     """
-    import subprocess
     import tempfile
 
+    from embedlens._process import run_group
     from interpret.maps.browser import CHROMIUM_FLAGS
 
     browser, out = _chromium(), Path(pdf)
     with tempfile.TemporaryDirectory(prefix="embedlens-pdf-") as profile:
-        done = subprocess.run(
+        done = run_group(
             [
                 browser,
                 *CHROMIUM_FLAGS,
@@ -524,10 +528,7 @@ def write_pdf(
                 f"--print-to-pdf={out.resolve()}",
                 Path(page).resolve().as_uri(),
             ],
-            capture_output=True,
-            text=True,
             timeout=timeout,
-            check=False,
         )
     if not out.is_file() or not out.read_bytes().startswith(b"%PDF"):
         raise RuntimeError(f"Chromium wrote no PDF ({done.stderr.strip()[-300:]})")

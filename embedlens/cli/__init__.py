@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from embedlens.cli import audit, explain, info, inversion, maps, probe
+from embedlens.cli.common import holding_outputs
 
 __all__ = ["main"]
 
@@ -35,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with holding_outputs():  # the --out a command claims is held until it ends
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("embedlens: interrupted", file=sys.stderr)
         return 130

@@ -183,12 +183,11 @@ def _options(pairs: list[str]) -> dict[str, dict[str, Any]]:
 def run_audit_command(args: argparse.Namespace, *, overwrite: bool) -> int:
     """Run the audit an ``audit``/``demo`` namespace describes; print the stages and summary."""
     from embedlens.audit import audit
-    from embedlens.audit.report import REPORT_FILES
     from embedlens.models import cache_dir
 
     out = Path(args.out)
-    # checked before any work: a wrong --out fails now, not after the whole audit
-    refuse_existing(out, overwrite, kind="folder", markers=REPORT_FILES)
+    # checked and claimed before any work: a wrong --out fails now, not after the whole audit
+    _refuse_report_out(out, overwrite)
     if args.pdf:  # no Chromium: refused now, not after the whole audit
         from embedlens.audit.report import _chromium
 
@@ -247,12 +246,18 @@ def _exit_code(result: Any) -> int:
     return 0
 
 
+def _refuse_report_out(out: Path, overwrite: bool) -> None:
+    """Claim ``--out`` for a report folder, refused unless it is new, empty or a report."""
+    from embedlens.audit.report import REPORT_EXTRAS, REPORT_FILES
+
+    refuse_existing(out, overwrite, kind="folder", markers=REPORT_FILES, extras=REPORT_EXTRAS)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
-    from embedlens.audit.report import REPORT_FILES
     from embedlens.audit.result import AuditResult
 
     out = Path(args.out)
-    refuse_existing(out, args.overwrite, kind="folder", markers=REPORT_FILES)
+    _refuse_report_out(out, args.overwrite)
     result = AuditResult.from_json(args.result)
     page = result.to_html(out, overwrite=args.overwrite, redact=args.redact, pdf=args.pdf)
     print(f"report: {page}" + (f"  (PDF: {out / 'report.pdf'})" if args.pdf else ""))

@@ -8,13 +8,15 @@ where a flag means something more specific there.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from embedlens._utils import atomic_path, check_replaceable
+from embedlens._utils import atomic_path, check_replaceable, output_lock
 
 __all__ = [
     "FLAGS",
@@ -22,8 +24,10 @@ __all__ = [
     "add_flags",
     "add_out",
     "check_out",
+    "claim_output",
     "embedder_from_spec",
     "from_args",
+    "holding_outputs",
     "json_default",
     "refuse_existing",
     "write_json",
@@ -92,23 +96,60 @@ def from_args(args: argparse.Namespace, names: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- reading them
 
 
+#: the outputs the running command holds (see :func:`holding_outputs`)
+_HELD: ContextVar[tuple[contextlib.ExitStack, set[Path]] | None] = ContextVar(
+    "embedlens_held_outputs", default=None
+)
+
+
+@contextlib.contextmanager
+def holding_outputs() -> Iterator[None]:
+    """Run a command inside this block: every output it claims (:func:`claim_output`) stays
+    held until the block ends, however it ends."""
+    with contextlib.ExitStack() as stack:
+        token = _HELD.set((stack, set()))
+        try:
+            yield
+        finally:
+            _HELD.reset(token)
+
+
+def claim_output(out: Path) -> None:
+    """Hold ``out`` for the running command (:func:`~embedlens._utils.output_lock`): its folder
+    can be written, and no other embedlens run writes it meanwhile. Outside a command (no
+    :func:`holding_outputs`), the same is checked and let go at once."""
+    held = _HELD.get()
+    if held is None:
+        with output_lock(out):
+            return
+    stack, paths = held
+    target = Path(os.path.abspath(out))
+    if target not in paths:
+        stack.enter_context(output_lock(target))
+        paths.add(target)
+
+
 def refuse_existing(
     out: Path,
     overwrite: bool,
     *,
     kind: Literal["file", "folder"] = "file",
     markers: Sequence[str] = (),
+    extras: Sequence[str] = (),
 ) -> None:
-    """Check ``--out`` before any work: raise when it may not be written.
+    """Check and claim ``--out`` before any work: raise when it may not be written.
 
-    Without ``--overwrite`` anything at ``out`` is refused (``FileExistsError``). With it, only
-    what embedlens may replace by a ``kind`` passes (:func:`~embedlens._utils.check_replaceable`:
-    a file by a file; a folder by a folder that holds every one of ``markers``), so a wrong
-    ``--out`` fails at once instead of after the whole run.
+    ``out`` is claimed first (:func:`claim_output`: a folder that cannot be written, or another
+    run writing ``out``, is refused). Without ``--overwrite`` anything at ``out`` is refused
+    (``FileExistsError``). With it, only what embedlens may replace by a ``kind`` passes
+    (:func:`~embedlens._utils.check_replaceable`: a file by a file; a folder by a folder that
+    holds every one of ``markers`` and nothing but them and ``extras``), so a wrong ``--out``
+    fails at once instead of after the whole run.
     """
+    claim_output(out)
     if os.path.lexists(out) and not overwrite:
         raise FileExistsError(f"{out} exists: pass --overwrite to replace it")
-    check_replaceable(out, kind=kind, markers=markers)
+    check_replaceable(out, kind=kind, markers=markers, extras=extras)
 
 
 def check_out(path: str, suffixes: tuple[str, ...], overwrite: bool) -> Path:
