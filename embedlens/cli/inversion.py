@@ -16,6 +16,7 @@ from embedlens.cli.common import (
     add_alias,
     add_flags,
     add_out,
+    claim_output,
     embedder_from_spec,
     from_args,
     refuse_existing,
@@ -205,7 +206,9 @@ def _cmd_train_inverter(args: argparse.Namespace) -> int:
     from embedlens.embedders import load_embedder
     from inversion import train_inverter
 
-    # before any model loads: an existing run is never restarted by accident
+    # before any model loads: the folder is writable and no other run trains there, and an
+    # existing run is never restarted by accident
+    claim_output(Path(args.save))
     check_run_dir(Path(args.save), resume=args.resume, overwrite=args.overwrite)
     emb = load_embedder(args.embedder, device=args.device, cache=args.cache)
     start = time.perf_counter()

@@ -122,7 +122,7 @@ def write_soft_prefix_dir(
     """
     from safetensors.torch import save_file
 
-    with atomic_path(path, markers=(CONFIG_FILE, WEIGHTS_FILE)) as tmp:
+    with atomic_path(path, markers=(CONFIG_FILE, WEIGHTS_FILE), extras=(DECODER_DIR,)) as tmp:
         tmp.mkdir(parents=True)
         save_file(weights, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
         if decoder_to_store is not None:  # the base LM as given (the trained part is above)
