@@ -72,7 +72,19 @@ class EmbeddingCache:
 
     def _check_is_cache(self) -> None:
         """Raise ``ValueError`` unless the open database is empty or holds only the cache's
-        ``vectors`` table, with its columns."""
+        ``vectors`` table, with its columns, and no other application marked it as its own
+        (an ``application_id`` or ``user_version``, which an embedlens cache never sets)."""
+        marks = {
+            pragma: int(self._conn.execute(f"PRAGMA {pragma}").fetchone()[0])
+            for pragma in ("application_id", "user_version")
+        }
+        if any(marks.values()):
+            found = ", ".join(f"{k} {v}" for k, v in marks.items() if v)
+            raise ValueError(
+                f"{str(self.path)!r} is a SQLite database that another application marked as "
+                f"its own ({found}), not an embedlens cache: it was left unchanged; pass a new "
+                "path for the cache"
+            )
         tables = [
             row[0]
             for row in self._conn.execute(

@@ -198,7 +198,7 @@ def audit(
     try:
         say(f"corpus: {len(victims)} victim records, {len(own)} attacker records ({split_note})")
         t = time.perf_counter()
-        embed = partial(_embed, eng, emb, batch_size=batch_size, progress=progress)
+        embed = partial(_embed, eng, emb, batch_size=batch_size, progress=progress, say=say)
         X = embed(victims.texts, "victim records")
         own_X = embed(own.texts, "attacker's records")
         queries, recipe = _utility_queries(victims)
@@ -390,10 +390,25 @@ def _corpora(
 
 
 def _embed(
-    eng: Any, emb: Any, texts: list[str], what: str, *, batch_size: int, progress: bool | None
+    eng: Any,
+    emb: Any,
+    texts: list[str],
+    what: str,
+    *,
+    batch_size: int,
+    progress: bool | None,
+    say: Callable[[str], None],
 ) -> np.ndarray:
+    """Embed ``texts`` (the ``what`` of the audit) with ``emb`` on ``eng``, after a stage line
+    with the counts: without a terminal (no progress bar) it is what a log shows meanwhile."""
     import numpy as np
 
+    store = getattr(emb, "cache", None)
+    known = ""
+    if store is not None:
+        found = sum(v is not None for v in store.get_many(emb.fingerprint, texts))
+        known = f" ({found} already in the cache)"
+    say(f"embedding {len(texts)} {what} with {emb.name}{known}")
     try:
         return np.asarray(
             eng.embed(emb, texts, batch_size=batch_size, progress=progress), dtype=np.float32

@@ -113,18 +113,21 @@ class BaseEmbedder:
             if self.cache is not None:  # written batch by batch: a crash keeps what was done
                 self.cache.put_many(self.fingerprint, chunk, vecs)
 
-        new = (
-            self.map_batches(
-                [items[i] for i in todo],
-                self._checked_batch,
-                batch_size=batch_size,
-                progress=progress,
-                desc=f"embed {self.name}",
-                on_batch=store,
+        try:
+            new = (
+                self.map_batches(
+                    [items[i] for i in todo],
+                    self._checked_batch,
+                    batch_size=batch_size,
+                    progress=progress,
+                    desc=f"embed {self.name}",
+                    on_batch=store,
+                )
+                if todo
+                else None
             )
-            if todo
-            else None
-        )
+        except NonFiniteVectors as err:  # its rows count in the texts not found in the cache
+            raise err.at([todo[r] for r in err.rows]) from None
         dim = new.shape[1] if new is not None else hits[0][1].shape[0]
         out = np.empty((len(items), dim), dtype=np.float32)
         for i, vec in hits:
@@ -155,7 +158,10 @@ class BaseEmbedder:
         batches = length_batches(lengths, batch_size, split_lengths=self._split_lengths)
         for idx in progress_bar(batches, progress=progress, total=len(batches), desc=desc):
             chunk = [items[i] for i in idx]
-            res = fn(chunk)
+            try:
+                res = fn(chunk)
+            except NonFiniteVectors as err:  # its rows count in the batch: name them in items
+                raise err.at([idx[r] for r in err.rows]) from None
             if out is None:
                 out = np.empty((len(items), *res.shape[1:]), dtype=res.dtype)
             out[idx] = res
@@ -195,11 +201,7 @@ class BaseEmbedder:
             )
         bad = ~np.isfinite(vecs).all(axis=1)
         if bad.any():
-            first = texts[int(np.flatnonzero(bad)[0])]
-            raise ValueError(
-                f"embedder {self.name!r} returned NaN or inf for {int(bad.sum())} text(s), "
-                f"e.g. {first[:60]!r}: check the model's dtype and inputs"
-            )
+            raise NonFiniteVectors(self.name, np.flatnonzero(bad).tolist())
         if self._dim is None:
             self._dim = int(vecs.shape[1])
         return vecs
@@ -214,6 +216,23 @@ class BaseEmbedder:
     def __repr__(self) -> str:
         dim = self._dim if self._dim is not None else "?"
         return f"{type(self).__name__}(name={self.name!r}, dim={dim})"
+
+
+class NonFiniteVectors(ValueError):
+    """An embedder returned NaN or inf for the texts at ``rows``, named by their index only
+    (a text may be private: an error message must not print it)."""
+
+    def __init__(self, embedder: str, rows: list[int]) -> None:
+        self.embedder, self.rows = embedder, rows
+        shown = ", ".join(f"texts[{r}]" for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        super().__init__(
+            f"embedder {embedder!r} returned NaN or inf for {len(rows)} text(s) ({shown}): "
+            "check the model's dtype and those inputs"
+        )
+
+    def at(self, rows: list[int]) -> NonFiniteVectors:
+        """The same error, with its rows renumbered (a batch's rows as positions in all texts)."""
+        return NonFiniteVectors(self.embedder, rows)
 
 
 def check_batch_size(batch_size: Any) -> int:

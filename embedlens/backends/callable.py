@@ -76,7 +76,7 @@ class FunctionEmbedder(BaseEmbedder):
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         for attempt in range(self.max_retries + 1):
             try:
-                return np.asarray(self.fn(list(texts)), dtype=np.float32)
+                raw = self.fn(list(texts))
             except self.retry_on as err:
                 if attempt == self.max_retries:
                     raise RuntimeError(
@@ -92,7 +92,28 @@ class FunctionEmbedder(BaseEmbedder):
                     wait,
                 )
                 time.sleep(wait)
+                continue
+            return self._as_array(raw, len(texts))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _as_array(self, raw: Any, n: int) -> np.ndarray:
+        """``raw``, what the function returned for ``n`` texts, as a float32 array."""
+        try:
+            return np.asarray(raw, dtype=np.float32)
+        except (ValueError, TypeError) as err:
+            try:
+                lengths = sorted({len(v) for v in raw})[:4]
+            except TypeError:  # not a list of vectors at all
+                lengths = []
+            found = (
+                f"ragged: vectors of lengths {lengths}"
+                if len(lengths) > 1
+                else f"not numbers: {str(err).splitlines()[0][:80]}"
+            )
+            raise ValueError(
+                f"embedder {self.name!r} returned no array for {n} texts ({found}): it must "
+                "return one vector of the same length per text"
+            ) from None
 
     def _compute_fingerprint(self) -> str:
         if self._given_fingerprint:

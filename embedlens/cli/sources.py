@@ -133,17 +133,19 @@ def load_vectors(path: str, limit: int | None) -> np.ndarray:
     p = Path(path)
     if p.suffix.lower() != ".npy":
         raise ValueError(f"--vectors expects a .npy file (as `embedlens embed` writes), got {p}")
+    if p.is_dir():
+        raise IsADirectoryError(f"--vectors {p} is a folder: pass the .npy file inside it")
     if not p.is_file():
         raise FileNotFoundError(f"no such file: {p}")
-    try:
-        X = np.load(p, allow_pickle=False)
+    try:  # memory-mapped: with --limit only the rows asked for are read
+        X = np.load(p, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError, EOFError, SyntaxError) as err:  # EOFError: an empty file
         raise ValueError(f"{p} is not a readable .npy array ({err or 'no data'})") from None
     if not isinstance(X, np.ndarray):  # np.load reads .npz archives too, whatever the name
         raise ValueError(f"{p} is not a .npy array (it is an archive of arrays): save one array")
     if limit and X.ndim >= 1:
         X = X[:limit]
-    return check_matrix(X, what=f"vectors in {p.name}")
+    return check_matrix(np.array(X), what=f"vectors in {p.name}")  # a copy in memory
 
 
 def read_table(
