@@ -185,7 +185,7 @@ def entity_recovery(
         mode = "spacy"
         pipeline = nlp if nlp is not None else _load_spacy(SPACY_MODEL)
         keep = None if labels is None else set(labels)
-        for entities in _entities(pipeline, refs):
+        for entities in _entities(pipeline, refs or []):
             found: dict[str, list[str]] = {}
             for label, text in entities:
                 if keep is None or label in keep:
