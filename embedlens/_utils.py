@@ -325,7 +325,7 @@ def output_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
     Raises
     ------
     FileExistsError
-        When another process holds ``path``.
+        When another process holds ``path``, or it is the current folder (or one above it).
     NotADirectoryError, PermissionError
         When a file stands where a folder above ``path`` goes, or a folder cannot be written.
 
@@ -337,6 +337,7 @@ def output_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
     'report'
     """
     target = Path(os.path.abspath(os.fspath(path)))
+    _refuse_working_folder(target)  # before a lock file is made beside it
     made = _make_folders(target.parent, shown=str(path))
     lock = target.parent.resolve() / f".{target.name}.lock"
     try:
