@@ -261,8 +261,8 @@ def test_frozen_lm_is_shared_with_the_inverter_and_referenced_by_spec(emb, tmp_p
     config = json.loads((saved / "corrector" / "config.json").read_text())
     assert config["decoder"]["spec"] == str((tmp_path / "lm").resolve())
     assert not (saved / "corrector" / "decoder").exists()
-    again = Inverter.from_pretrained(saved, embedder=emb, device="cpu")
-    assert again.corrector_.decoder_.model is again.decoder_.model
+    again = Inverter.from_pretrained(saved, embedder=emb, decoder=spec, device="cpu")
+    assert again.corrector_.decoder_.model is again.decoder_.model  # the named path, shared
     X = emb.embed(TEXTS[:3])
     assert again.invert(X, steps=2) == inv.invert(X, steps=2)
 

@@ -96,7 +96,9 @@ def test_frozen_decoder_is_referenced_by_spec_not_copied(emb, tmp_path):
     with safe_open(str(path / "model.safetensors"), "pt") as fh:
         assert all(k.startswith("projector.") for k in fh.keys())  # noqa: SIM118 (a safe_open handle)
     X = emb.embed(TEXTS[:3])
-    loaded = Inverter.from_pretrained(path, embedder=emb, device="cpu")
+    with pytest.raises(ValueError, match="reads only its own files"):  # a path: named, or not read
+        Inverter.from_pretrained(path, embedder=emb, device="cpu")
+    loaded = Inverter.from_pretrained(path, embedder=emb, decoder=str(lm_dir), device="cpu")
     assert loaded.invert(X) == inv.invert(X)
     # the LM stayed frozen: its weights are those in the directory
     for p, q in zip(inv.decoder_.model.parameters(), lm.model.parameters(), strict=True):
