@@ -78,7 +78,7 @@ def read_only_folder(tmp_path):
         folder.chmod(0o755)
         return
     folder = Path("/sys/kernel")
-    if not folder.is_dir() or os.access(folder, os.W_OK) and _can_create(folder):
+    if not folder.is_dir() or _can_create(folder):
         pytest.skip("no read-only folder to test with")
     yield folder
 
@@ -133,12 +133,12 @@ def slow_chromium(tmp_path):
     script = tmp_path / "chromium"
     script.write_text(
         "#!/bin/sh\n"
-        "for a in \"$@\"; do case \"$a\" in\n"
-        "  --print-to-pdf=*) pdf=\"${a#--print-to-pdf=}\";;\n"
-        "  --user-data-dir=*) profile=\"${a#--user-data-dir=}\";;\n"
+        'for a in "$@"; do case "$a" in\n'
+        '  --print-to-pdf=*) pdf="${a#--print-to-pdf=}";;\n'
+        '  --user-data-dir=*) profile="${a#--user-data-dir=}";;\n'
         "esac; done\n"
-        "mkdir -p \"$profile/Default\"\n"
-        "( sleep 3; echo late > \"$profile/Default/late\"; echo '%PDF late' > \"$pdf\";"
+        'mkdir -p "$profile/Default"\n'
+        '( sleep 3; echo late > "$profile/Default/late"; echo \'%PDF late\' > "$pdf";'
         f" echo $$ > {marks}/helper-wrote ) >/dev/null 2>&1 &\n"
         f"echo $! > {marks}/helper.pid\n"
         f"echo $$ >> {marks}/started\n"
