@@ -1,130 +1,97 @@
-"""Redaction of an audit report: the identifying fields of each record masked in the texts.
+"""Redaction of an audit report: every identifying word masked, wherever a text is shown.
 
 A report prints original records next to the text recovered from their vectors, which makes
-the report as sensitive as the records. :func:`redacted` returns a copy of a result whose
-texts (originals and recovered) have each record's identifying fields replaced by a label such
-as ``[last name]`` (and any other record's, as in a nearest neighbour's answer naming another
-person, by ``[name]``, ``[phone]``...); the recovered facts are masked the same way, so the highlighted facts stay
-where they were and countable. Emails and numbers of 7 or more digits are masked everywhere.
+the report as sensitive as the records. :func:`redacted` returns a copy of a result in which
+every text (the records, what each attack wrote, the facts it recovered, the notes) has its
+identifying words replaced by labels: the record's own facts as ``[first name]``,
+``[last name]``, ``[email]``, ``[phone]``, ``[address]``, ``[city]``, ``[date of birth]``, and
+anyone else's (a nearest neighbour's answer is another person's record) as ``[name]``,
+``[place]``, ``[date]``, ``[number]``. What counts as identifying, and how a word is also
+masked as the stem of a longer token, is :mod:`embedlens.audit.identifiers`: the corpus'
+ground truth where it has fields, spaCy's entities of every text, a gazetteer of names and
+patterns (e-mails and their local parts, runs of digits, dates) in every case. The recovered
+facts are masked the same way, so they stay highlighted where they were, and every number
+stays as measured.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from embedlens.facts import NUMBER, TITLES, date_mentions, tokens
+from embedlens.audit.identifiers import Terms, find_terms, mask_spans
 
-__all__ = ["IDENTIFYING_FIELDS", "mask", "redacted"]
+__all__ = ["IDENTIFYING_FIELDS", "REDACTION_NOTE", "mask", "redacted"]
 
-#: the ground-truth fields a redacted report masks
+#: the ground-truth fields a redacted report masks (the audit keeps them for it)
 IDENTIFYING_FIELDS: tuple[str, ...] = ("name", "email", "phone", "address", "dob", "city")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_DATES = re.compile(
-    r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|\b\d{1,2}[-/.]\d{1,2}[-/.]\d{4}\b|\b\d{8}\b"
-    r"|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[A-Za-z]{3,9}\.?,?\s+\d{4}\b"
-    r"|\b[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}\b"
+#: what the redacted page says about its masking
+REDACTION_NOTE = (
+    "Identifying text is masked on this page and in result.json: every person's name (the "
+    "victim's and anyone else's, such as the other people's records that a nearest-neighbour "
+    "attack returns; words that are also names, such as 'Hill', are masked too), names and "
+    "street words glued into longer words ('Kathyview'), e-mail addresses and their local "
+    "parts, addresses, cities and places, dates, and every run of three or more digits "
+    "(phone numbers included). The recovered facts stay highlighted, and every number is as "
+    "measured."
 )
 
 
-def _sub_word(text: str, word: str, label: str) -> str:
-    return re.sub(rf"(?<![\w]){re.escape(word)}(?![\w])", label, text, flags=re.IGNORECASE)
-
-
-def mask(text: str, fields: Mapping[str, Any] | None) -> str:
-    """``text`` with the identifying ``fields`` of its record masked (see the module notes).
+def mask(text: str, everyone: Terms, own: Terms | None = None) -> str:
+    """``text`` with every span :func:`~embedlens.audit.identifiers.mask_spans` finds replaced
+    by its label.
 
     Examples
     --------
-    >>> mask("Ann Gould, ann@x.org, 555-123-4567", {"name": "Ann Gould"})
-    '[first name] [last name], [email], [number]'
+    >>> everyone, own = find_terms([], [{"name": "Ann Gould", "email": "ann.g@x.org"}])
+    >>> mask("Ann Gould, ann.g@x.org, 555-123-4567, Gouldville", everyone, own[0])
+    '[first name] [last name], [email], [number], [place]'
     """
-    fields = fields or {}
-    out = text
-    dob = str(fields.get("dob") or "")
-    if dob and date_mentions(dob):
-        want = date_mentions(dob)
-        out = _DATES.sub(lambda m: "[date of birth]" if date_mentions(m[0]) & want else m[0], out)
-    phone = re.sub(r"\D", "", str(fields.get("phone") or ""))[-10:]
-    if phone:
-        out = NUMBER.sub(lambda m: "[phone]" if phone in re.sub(r"\D", "", m[0]) else m[0], out)
-    for key, label in (("email", "[email]"), ("address", "[address]"), ("city", "[city]")):
-        value = str(fields.get(key) or "").strip()
-        if value:
-            out = re.sub(re.escape(value), label, out, flags=re.IGNORECASE)
-    out = _EMAIL.sub("[email]", out)
-    name = [p for p in str(fields.get("name") or "").split() if tokens(p)]
-    name = [p for p in name if tokens(p)[0] not in TITLES]
-    for i, part in enumerate(name):
-        label = "[first name]" if i == 0 else "[last name]" if i == len(name) - 1 else "[name]"
-        for piece in {part.strip(".,"), *tokens(part)}:
-            if len(piece) > 1:
-                out = _sub_word(out, piece, label)
-    return NUMBER.sub(lambda m: "[number]" if len(re.sub(r"\D", "", m[0])) >= 7 else m[0], out)
+    out, pos = [], 0
+    for start, end, label in mask_spans(text, everyone, own):
+        out.append(text[pos:start])
+        out.append(label)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
-def _everyone(ident: list[Any]) -> Any:
-    """A function masking the identifying fields of every record at once (for texts, such as
-    a nearest neighbour's answer, that may name another record's person)."""
-    names = sorted(
-        {
-            w
-            for f in ident
-            if f
-            for p in str(f.get("name") or "").split()
-            for w in {p.strip(".,"), *tokens(p)}
-            if len(w) > 1 and w.casefold() not in TITLES
-        },
-        key=len,
-        reverse=True,
-    )
-    literal = {
-        label: sorted({str(f[k]) for f in ident if f and f.get(k)}, key=len, reverse=True)
-        for k, label in (("address", "[address]"), ("city", "[city]"), ("email", "[email]"))
-    }
-    phones = {re.sub(r"\D", "", str(f.get("phone") or ""))[-10:] for f in ident if f} - {""}
-    dates = set().union(*(date_mentions(str(f.get("dob") or "")) for f in ident if f))
-    name_re = (
-        re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)", re.IGNORECASE)
-        if names
-        else None
-    )
-    lit_re = {
-        label: re.compile("|".join(map(re.escape, vals)), re.IGNORECASE)
-        for label, vals in literal.items()
-        if vals
-    }
-
-    def apply(text: str) -> str:
-        if dates:
-            text = _DATES.sub(lambda m: "[date]" if date_mentions(m[0]) & dates else m[0], text)
-        if phones:
-            text = NUMBER.sub(
-                lambda m: "[phone]" if any(p in re.sub(r"\D", "", m[0]) for p in phones) else m[0],
-                text,
-            )
-        for label, rx in lit_re.items():
-            text = rx.sub(label, text)
-        return name_re.sub("[name]", text) if name_re is not None else text
-
-    return apply
+def _texts(result: Any) -> list[str]:
+    """Every text a report shows: the records and what each attack wrote."""
+    texts = list(result.records.get("texts", []))
+    for att in result.attacks.values():
+        texts.extend(str(r.get("hypothesis", "")) for r in att.get("records", []))
+    return texts
 
 
 def redacted(result: Any) -> Any:
-    """A copy of ``result`` (an ``AuditResult``) with identifying fields masked everywhere a
-    text is shown: the records, each attack's recovered texts and facts, the map."""
+    """A copy of ``result`` (an ``AuditResult``) with identifying text masked everywhere a text
+    is shown: the records, each attack's recovered texts, facts, notes and reasons, the map.
+
+    Raises ``ImportError`` when spaCy, its English model or Faker is missing (the ``audit``
+    extra installs them): a redaction without them would miss names.
+    """
     records = copy.deepcopy(result.records)
-    ident = records.pop("identifying", None) or [None] * len(records["texts"])
-    everyone = _everyone(ident)
-    records["texts"] = [everyone(mask(t, ident[i])) for i, t in enumerate(records["texts"])]
+    texts = records.get("texts", [])
+    ident: list[Mapping[str, Any] | None] = records.pop("identifying", None) or [None] * len(texts)
+    everyone, own = find_terms(_texts(result), ident)
+
+    def own_of(i: int) -> Terms | None:
+        return own[i] if 0 <= i < len(own) else None
+
+    records["texts"] = [mask(t, everyone, own_of(i)) for i, t in enumerate(texts)]
     attacks = copy.deepcopy(result.attacks)
     for att in attacks.values():
+        for key in ("note", "reason"):
+            if att.get(key):
+                att[key] = mask(str(att[key]), everyone)
         for rec in att.get("records", []):
-            fields = ident[rec["index"]] if rec["index"] < len(ident) else None
-            rec["hypothesis"] = everyone(mask(rec["hypothesis"], fields))
-            rec["values"] = sorted({mask(v, fields) for v in rec.get("values", [])}, key=len)
+            mine = own_of(int(rec["index"]))
+            rec["hypothesis"] = mask(str(rec["hypothesis"]), everyone, mine)
+            rec["values"] = sorted(
+                {mask(v, everyone, mine) for v in rec.get("values", [])}, key=len
+            )
     config = {**result.config, "redacted": True}
     return dataclasses.replace(result, records=records, attacks=attacks, config=config)

@@ -434,8 +434,10 @@ def render_html(result: AuditNumbers) -> str:
     )
     title = f"embedlens privacy audit: {result.config['embedder']['name']}"
     redacted = bool(result.config.get("redacted"))
+    from embedlens.audit.redact import REDACTION_NOTE
+
     banner = (
-        '<p class="muted" id="redaction">Identifying fields in the examples are masked.</p>'
+        f'<p class="muted" id="redaction">{_e(REDACTION_NOTE)}</p>'
         if redacted
         else '<p class="warning" id="redaction"><b>This report is sensitive</b>: it prints '
         "original records next to the text recovered from their vectors. Share it only as you "
