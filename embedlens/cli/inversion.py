@@ -22,7 +22,7 @@ from embedlens.cli.common import (
     refuse_existing,
     write_jsonl,
 )
-from embedlens.cli.sources import load_vectors
+from embedlens.cli.sources import add_cache_flags, embedding_cache, load_vectors
 from embedlens.saving import CONFIG_FILE
 
 __all__ = ["register"]
@@ -35,7 +35,8 @@ def register(sub: Any) -> None:
         description="Embed texts (a built-in corpus or a .txt/.jsonl/.csv/.parquet file) and "
         "write a float32 array (n, dim) as .npy.",
     )
-    add_flags(p, "embedder", "device", "cache", "corpus")
+    add_flags(p, "embedder", "device", "corpus")
+    add_cache_flags(p)
     add_flags(p, "column", help="text column of a .jsonl/.csv/.parquet file")
     add_flags(p, "limit", help="embed only the first N texts")
     add_flags(p, "batch-size", default=64)
@@ -159,7 +160,7 @@ def _cmd_embed(args: argparse.Namespace) -> int:
         raise ValueError(f"--out must end in .npy, got {out.name!r}")
     refuse_existing(out, args.overwrite)
     texts = load_texts(args.corpus, column=args.column, limit=args.limit)
-    emb = load_embedder(args.embedder, device=args.device, cache=args.cache)
+    emb = load_embedder(args.embedder, device=args.device, cache=embedding_cache(args))
     start = time.perf_counter()
     X = emb.embed(texts, batch_size=args.batch_size, progress=True)
     seconds = time.perf_counter() - start

@@ -1,8 +1,12 @@
 """``embedlens map``: a map of a corpus or of vectors, as one offline HTML page or a figure.
 
-``--out map.html`` writes the plotly page (``--page share``: the page to share, with search,
-neighbours, filters and tables); ``--format png|svg|pdf`` (or the suffix of ``--out``) writes a
-paper figure at ``--dpi`` in ``--theme light|dark``; ``--cluster kmeans:8`` names clusters.
+``--out map.html`` writes the page to share (search, neighbours, filters and tables; ``--page
+plotly``: the plotly figure alone); ``--format png|svg|pdf`` (or the suffix of ``--out``) writes
+a paper figure of ``--width-in`` inches at ``--dpi`` in ``--theme light|dark``, its height fitted
+to the content unless ``--height-in``; ``--cluster kmeans:8`` names clusters, by keywords or
+(``--cluster-names explainer``) by the explainer shipped for the embedder. Embeddings are cached
+(``embeddings.sqlite`` in the embedlens cache directory; ``--no-cache`` to opt out), so a second
+run with other options does not embed again.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from typing import Any
 import numpy as np
 
 from embedlens.cli.common import add_flags, add_out, check_out
-from embedlens.cli.sources import add_source_args, load_source, source_vectors
+from embedlens.cli.sources import (
+    add_cache_flags,
+    add_source_args,
+    embedding_cache,
+    load_source,
+    source_vectors,
+)
 
 __all__ = ["register"]
 
@@ -72,8 +82,22 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--theme", choices=["light", "dark"], default="light")
     p.add_argument("--dpi", type=float, default=300.0, help="resolution of a PNG (default 300)")
-    p.add_argument("--width-in", type=float, default=6.5, help="figure width in inches")
-    p.add_argument("--height-in", type=float, help="figure height in inches (default: 0.8 x width)")
+    p.add_argument(
+        "--width-in", type=float, default=6.5, help="figure width in inches (a column: 3.5)"
+    )
+    p.add_argument(
+        "--height-in",
+        type=float,
+        help="figure height in inches (default: fitted to the map and its whole legend)",
+    )
+    p.add_argument("--font-pt", type=float, help="body text in points (default by width: 8-10)")
+    p.add_argument(
+        "--cluster-names",
+        choices=["keywords", "explainer"],
+        default="keywords",
+        help="how --cluster names clusters: class-based TF-IDF keywords of their texts "
+        "(default), or the explainer shipped for --embedder reading each centroid",
+    )
     p.add_argument(
         "--neighbors", type=int, help="neighbours per point in a share page (default by size)"
     )
@@ -90,7 +114,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--decode-cells", type=int, default=12, help="empty regions decoded at most (default 12)"
     )
-    add_flags(p, "embedder", "device", "cache")
+    add_flags(p, "embedder", "device")
+    add_cache_flags(p)
     add_flags(p, "batch-size", default=64, help="texts per embedding batch")
     add_out(p, "output .html, .png, .svg or .pdf file")
     p.set_defaults(func=_cmd_map)
@@ -117,7 +142,10 @@ def _cmd_map(args: argparse.Namespace) -> int:
         raise ValueError("--decode writes decoded texts into the share page: add --page share")
     if args.decode_cells < 0:
         raise ValueError(f"--decode-cells must be 0 or more, got {args.decode_cells}")
-    for name in ("dpi", "width_in", "height_in", "decode_seconds"):
+    if args.cluster_names != "keywords" and cluster is None:
+        raise ValueError("--cluster-names names the clusters of --cluster: add --cluster kmeans:8")
+    embedding_cache(args)  # --cache with --no-cache: refused before any work
+    for name in ("dpi", "width_in", "height_in", "font_pt", "decode_seconds"):
         value = getattr(args, name)
         if value is not None and not value > 0:
             raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
@@ -156,18 +184,20 @@ def _cmd_map(args: argparse.Namespace) -> int:
     title = args.title or default_title(plotly_text)
     if cluster is not None:
         method, number = cluster
+        labeler = _explainer_labeler(args) if args.cluster_names == "explainer" else None
         if method == "kmeans":
-            emap.cluster("kmeans", n_clusters=number or 8, random_state=args.seed)
+            emap.cluster("kmeans", n_clusters=number or 8, random_state=args.seed, labeler=labeler)
         else:
-            emap.cluster("hdbscan", min_cluster_size=number)
+            emap.cluster("hdbscan", min_cluster_size=number, labeler=labeler)
     color = args.color or ("cluster" if cluster is not None else None)
     if fmt != "html":
         emap.save_image(
             out,
             format=fmt,
             width_in=args.width_in,
-            height_in=args.height_in or 0.8 * args.width_in,
+            height_in=args.height_in,
             dpi=args.dpi,
+            font_pt=args.font_pt,
             color=color,
             title=args.title and plotly_text(args.title),
             theme=args.theme,
@@ -179,7 +209,9 @@ def _cmd_map(args: argparse.Namespace) -> int:
             from inversion.search import SearchInverter
 
             inverter = SearchInverter(
-                embedder=load_embedder(args.embedder, device=args.device, cache=args.cache),
+                embedder=load_embedder(
+                    args.embedder, device=args.device, cache=embedding_cache(args)
+                ),
                 aux_texts=source.texts,
                 max_queries=400,
                 max_seconds=2.0,
@@ -206,3 +238,14 @@ def _cmd_map(args: argparse.Namespace) -> int:
         f"-> {out}"
     )
     return 0
+
+
+def _explainer_labeler(args: argparse.Namespace) -> Any:
+    """The explainer shipped for ``--embedder``, naming each cluster's centroid by its topic."""
+    from embedlens.cli.explain import _shipped_for
+    from embedlens.embedders import load_embedder
+    from interpret import Explainer, ExplainerLabeler
+
+    emb = load_embedder(args.embedder, device=args.device)
+    explainer = Explainer.from_pretrained(_shipped_for(emb), embedder=emb, device=args.device)
+    return ExplainerLabeler(explainer, task="topic")

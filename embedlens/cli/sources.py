@@ -108,11 +108,41 @@ def load_source(args: argparse.Namespace, *, label: str | None = None) -> Source
     return source
 
 
+def add_cache_flags(p: Any) -> None:
+    """``--cache FILE`` and ``--no-cache``: a command with these caches embeddings by default,
+    in ``embeddings.sqlite`` of the embedlens cache directory (:func:`embedding_cache`)."""
+    add_flags(
+        p,
+        "cache",
+        help="embedding cache file (default: embeddings.sqlite in the embedlens cache "
+        "directory); re-runs skip texts already embedded",
+    )
+    p.add_argument("--no-cache", action="store_true", help="embed everything anew, keep nothing")
+
+
+def embedding_cache(args: argparse.Namespace) -> Path | str | None:
+    """The cache a command embeds with: ``--cache``, else (for commands with ``--no-cache``,
+    see :func:`add_cache_flags`) the default file unless ``--no-cache``; other commands cache
+    only when given ``--cache``."""
+    if not hasattr(args, "no_cache"):
+        return args.cache
+    if args.no_cache:
+        if args.cache:
+            raise ValueError("--cache and --no-cache contradict each other: pass one of them")
+        return None
+    if args.cache:
+        return args.cache
+    from embedlens.models import cache_dir
+
+    return cache_dir() / "embeddings.sqlite"
+
+
 def source_vectors(
     source: Source, args: argparse.Namespace, rows: np.ndarray | None = None
 ) -> tuple[np.ndarray, dict[str, Any] | None]:
     """The source's vectors (of ``rows`` only, if given), embedding its texts when it has none
-    (with ``--embedder``, ``--device``, ``--cache``, ``--batch-size``); and the embedder's
+    (with ``--embedder``, ``--device``, the cache of :func:`embedding_cache`, ``--batch-size``); and
+    the embedder's
     identity (``None`` for vectors read from a file)."""
     if source.vectors is not None:
         return (source.vectors if rows is None else source.vectors[rows]), None
@@ -123,7 +153,7 @@ def source_vectors(
     texts = source.texts or []
     if rows is not None:
         texts = [texts[i] for i in rows]
-    emb = load_embedder(args.embedder, device=args.device, cache=args.cache)
+    emb = load_embedder(args.embedder, device=args.device, cache=embedding_cache(args))
     X = emb.embed(texts, batch_size=args.batch_size, progress=True)
     return X, {"name": emb.name, "dim": emb.dim, "fingerprint": emb.fingerprint}
 

@@ -9,6 +9,7 @@ centroids (an inverter, an explainer) plugs in the same way without this module 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -60,6 +61,27 @@ class ClusterLabeler(Protocol):
     def __call__(self, context: ClusterContext) -> Sequence[str]: ...
 
 
+#: what never names a cluster: e-mail addresses, URLs and domain names (``mail.example.com``)
+_NOT_WORDS = re.compile(
+    r"\S+@\S+|\b(?:https?|ftp)://\S+|\bwww\.\S+|\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b",
+    re.IGNORECASE,
+)
+#: words: two or more letters, so numbers (dates, phone numbers, ids) and tokens with digits
+#: ("apt5", "1987") never count
+WORD_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"
+
+
+def strip_non_words(text: str) -> str:
+    """``text`` without e-mail addresses, URLs and domain names (see :data:`WORD_PATTERN`).
+
+    Examples
+    --------
+    >>> strip_non_words("write to ann@mail.com or see www.x.org/help and example.com")
+    'write to  or see  and '
+    """
+    return _NOT_WORDS.sub("", text)
+
+
 @dataclass
 class KeywordLabeler:
     """Names each cluster by its top class-based TF-IDF keywords.
@@ -67,7 +89,11 @@ class KeywordLabeler:
     All member texts of a cluster count as one document: a term scores ``tf * idf`` with
     ``tf`` its share of the cluster's words and ``idf = log(1 + A / f)``, where ``f`` is the
     term's count over all clusters and ``A`` the mean number of words per cluster. Words
-    frequent in one cluster and rare elsewhere win.
+    frequent in one cluster and rare elsewhere win. A word must appear in at least
+    ``min_df`` of the cluster's texts (one record's name or street never names a cluster); equal
+    scores go to the word used more often in the cluster, then alphabetically. E-mail
+    addresses, URLs, domain names, numbers and tokens with digits are never words, so "com"
+    from e-mail addresses or "1987" from dates cannot name a cluster.
 
     Parameters
     ----------
@@ -77,6 +103,9 @@ class KeywordLabeler:
         Words never used (scikit-learn's English list by default).
     ngram_range : tuple of int
         Word n-grams counted.
+    min_df : int or float
+        Smallest number of a cluster's texts a keyword appears in; a float is a fraction of
+        the cluster's texts (rounded up; at least 1).
     max_texts : int
         At most this many texts per cluster are read (evenly spaced), which bounds the time
         on large maps.
@@ -94,6 +123,7 @@ class KeywordLabeler:
     n_words: int = 3
     stop_words: Any = "english"
     ngram_range: tuple[int, int] = (1, 1)
+    min_df: float = 0.05
     max_texts: int = 5_000
     keywords_: dict[int, list[str]] = field(default_factory=dict, init=False, repr=False)
 
@@ -101,37 +131,53 @@ class KeywordLabeler:
         fallback = [f"cluster {c}" for c in context.cluster_ids]
         if context.texts is None or not context.cluster_ids:
             return fallback
+        if isinstance(self.min_df, bool) or not (
+            (isinstance(self.min_df, int) and self.min_df >= 1)
+            or (isinstance(self.min_df, float) and 0.0 < self.min_df <= 1.0)
+        ):
+            raise ValueError(
+                f"min_df must be an int >= 1 (texts) or a float in (0, 1] (a fraction of a "
+                f"cluster's texts), got {self.min_df!r}"
+            )
+        from scipy.sparse import csr_matrix
         from sklearn.feature_extraction.text import CountVectorizer
 
         docs: list[str] = []
         owner: list[int] = []
         for j in range(len(context.cluster_ids)):
             texts = context.member_texts(j, self.max_texts)
-            docs += texts
+            docs += [strip_non_words(t) for t in texts]
             owner += [j] * len(texts)
-        vectorizer = CountVectorizer(stop_words=self.stop_words, ngram_range=self.ngram_range)
+        vectorizer = CountVectorizer(
+            stop_words=self.stop_words, ngram_range=self.ngram_range, token_pattern=WORD_PATTERN
+        )
         try:
             counts_by_doc = vectorizer.fit_transform(docs)
-        except ValueError:  # nothing but stop words and punctuation
+        except ValueError:  # nothing but stop words, numbers and punctuation
             return fallback
         k = len(context.cluster_ids)
-        from scipy.sparse import csr_matrix
-
         onehot = csr_matrix(
             (np.ones(len(owner)), (owner, np.arange(len(owner)))), shape=(k, len(owner))
         )
         counts = np.asarray((onehot @ counts_by_doc).todense(), dtype=np.float64)
+        df = np.asarray((onehot @ (counts_by_doc > 0).astype(np.float64)).todense())
+        sizes = np.bincount(np.asarray(owner), minlength=k).astype(np.float64)
+        need = (
+            np.full(k, float(self.min_df))
+            if isinstance(self.min_df, int)
+            else np.ceil(self.min_df * sizes)
+        )
         words_per_cluster = counts.sum(axis=1, keepdims=True)
         tf = counts / np.maximum(words_per_cluster, 1.0)
         idf = np.log1p(words_per_cluster.mean() / np.maximum(counts.sum(axis=0), 1.0))
-        scores = tf * idf
+        scores = np.where(df >= np.maximum(1.0, need)[:, None], tf * idf, 0.0)
         vocab = vectorizer.get_feature_names_out()
         names = []
         self.keywords_ = {}
         for j, cid in enumerate(context.cluster_ids):
-            top = [
-                t for t in np.argsort(-scores[j], kind="stable")[: self.n_words] if scores[j, t] > 0
-            ]
+            # best score first; equal scores: the word used more often here, then A-Z
+            order = np.lexsort((vocab, -counts[j], -np.round(scores[j], 12)))
+            top = [t for t in order[: self.n_words] if scores[j, t] > 0]
             words = [str(vocab[t]) for t in top]
             self.keywords_[cid] = words
             names.append(", ".join(words) if words else fallback[j])

@@ -9,6 +9,7 @@ show as those characters, not change the page. plotly is imported inside the fun
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +17,15 @@ from typing import Any
 import numpy as np
 
 from interpret.maps.data import MISSING, PointData
+from interpret.maps.labels import FONT_FAMILY
 from interpret.maps.palette import GREY, palette, theme_colors
 
 __all__ = ["GREY", "OTHER", "palette"]  # re-exported: colours live in interpret.maps.palette
 
 OTHER = "(other)"
+#: marker shapes of categories with ``symbols=True`` (shapes WebGL and matplotlib both draw)
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x")
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,6 +48,7 @@ class Style:
     hover_width: int = 60
     hover_chars: int | None = None
     max_categories: int = 30
+    symbols: bool = False  # a marker shape per category as well as a colour
 
     def resolved(self, n: int) -> Style:
         size = self.size if self.size is not None else _by_n(n, (7.0, 5.0, 3.0, 2.0))
@@ -50,7 +56,7 @@ class Style:
         chars = (
             self.hover_chars if self.hover_chars is not None else int(_by_n(n, (400, 300, 160, 80)))
         )
-        return Style(size, opacity, self.hover_width, chars, self.max_categories)
+        return Style(size, opacity, self.hover_width, chars, self.max_categories, self.symbols)
 
 
 def _by_n(n: int, choices: tuple[float, float, float, float]) -> float:
@@ -233,11 +239,12 @@ def point_traces(
             idx = np.flatnonzero(pos == j)
             label = (coloring.names or {}).get(cat, str(cat))
             grey = any(cat == m for m in (OTHER, MISSING, *coloring.muted))
+            shape = {"symbol": SYMBOLS[j % len(SYMBOLS)]} if style.symbols else {}
             add(
                 idx,
                 name=f"{plotly_text(label)} ({idx.size:,})",
                 legendgroup=str(cat),
-                marker={**marker, "color": GREY if grey else colors[j]},
+                marker={**marker, **shape, "color": GREY if grey else colors[j]},
             )
     elif coloring.kind == "continuous" and coloring.values is not None:
         vals = np.asarray(coloring.values, dtype=np.float64)
@@ -278,7 +285,7 @@ def style_layout(
     n_components: int,
     title: str | None,
     theme: str = "light",
-    font_size: int | None = None,
+    font_size: float | None = None,
 ) -> None:
     """The shared look: light or dark theme, hidden tick labels, compact legend.
 
@@ -290,7 +297,11 @@ def style_layout(
         template=colors.plotly_template,
         paper_bgcolor=colors.background,
         plot_bgcolor=colors.background,
-        font={"color": colors.text, **({"size": font_size} if font_size else {})},
+        font={
+            "color": colors.text,
+            "family": FONT_FAMILY,
+            **({"size": font_size} if font_size else {}),
+        },
         title={"text": title} if title else None,
         hovermode="closest",
         legend={"itemsizing": "constant", "tracegroupgap": 0},
@@ -316,25 +327,62 @@ def cluster_annotations(
     *,
     scene: bool = False,
     theme: str = "light",
-    font_size: int = 12,
+    font_size: float = 12,
+    area: tuple[float, float] = (700.0, 450.0),
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
-    """Labels drawn at cluster centres (escaped), for ``layout.annotations`` or a scene's."""
+    """Cluster names (escaped) at their centres, for ``layout.annotations`` or a scene's.
+
+    In 2-D the names are kept apart (:func:`interpret.maps.labels.place_labels`) for a plot of
+    ``area`` px showing ``bounds`` (lowest and highest coordinates) at one scale in x and y;
+    a name that had to move gets a leader line to its centre. No box is drawn behind a name,
+    only a halo around its letters, so the points under it stay visible.
+    """
+    from interpret.maps.labels import label_annotations, place_labels, text_box
+
     colors = theme_colors(theme)
-    out = []
-    for centre, name in zip(centres, names, strict=True):
-        note: dict[str, Any] = {
-            "x": float(centre[0]),
-            "y": float(centre[1]),
-            "text": plotly_text(name),
-            "showarrow": False,
-            "font": {"size": font_size, "color": colors.text},
-            "bgcolor": colors.halo,
-            "borderpad": 2,
-        }
-        if scene:
-            note["z"] = float(centre[2])
-        out.append(note)
-    return out
+    texts = [plotly_text(name) for name in names]
+    pts = np.asarray(centres, dtype=np.float64).reshape(len(texts), -1)
+    offsets = None
+    if not scene and len(texts) and bounds is not None:
+        lo, hi = (np.asarray(b, dtype=np.float64) for b in bounds)
+        span = np.maximum(hi - lo, 1e-9)
+        w, h = area
+        s = min(w / span[0], h / span[1])
+        centre = (lo + hi) / 2
+        anchors = np.column_stack(
+            [w / 2 + (pts[:, 0] - centre[0]) * s, h / 2 - (pts[:, 1] - centre[1]) * s]
+        )
+        sizes = np.array([text_box(name, font_size) for name in names])
+        offsets = place_labels(anchors, sizes, (0.0, 0.0, w, h))
+    notes = label_annotations(
+        pts[:, :2], texts, offsets, size=font_size, color=colors.text,
+        halo=colors.background, line_color=colors.muted_text,
+    )  # fmt: skip
+    if scene:
+        for note, p in zip(notes, pts, strict=True):
+            note["z"] = float(p[2])
+            for key in ("xref", "yref", "name"):
+                note.pop(key)
+    return notes
+
+
+#: more colours than this and readers start to confuse them (the figure says so)
+MANY_COLORS = 10
+
+
+def warn_many_colors(coloring: Coloring, shown: int, symbols: bool = False) -> None:
+    """Log the suggestion of facets or shapes for a figure of more than :data:`MANY_COLORS`
+    categories drawn in colour alone."""
+    if shown > MANY_COLORS and not symbols:
+        logger.warning(
+            "%d colours for %r: beyond about %d categories readers confuse colours; show "
+            "subsets side by side (facets: one map per group of categories, e.g. "
+            "figure(color=...) on maps of subsets) or add marker shapes (figure(symbols=True))",
+            shown,
+            coloring.name,
+            MANY_COLORS,
+        )
 
 
 def resolve_coloring(color: Any, data: PointData, clusters: Any, max_categories: int) -> Coloring:

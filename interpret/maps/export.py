@@ -7,14 +7,14 @@ which was used. :class:`FigureExport` gives a map and a comparison their export 
 
 from __future__ import annotations
 
+import html
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-
-import numpy as np
 
 from embedlens._utils import atomic_path
 
@@ -100,36 +100,80 @@ class FigureExport:
         width_in: float | None = None,
         height_in: float | None = None,
         dpi: float | None = None,
+        font_pt: float | None = None,
         **figure_kwargs: Any,
     ) -> str:
-        """Write a PNG, SVG or PDF for papers; returns the engine used.
+        """Write a PNG, SVG or PDF at an exact physical size; returns the engine used.
 
-        Two ways to size it: in pixels (``width`` and ``height``, default 1000 x 800 for a
-        map, 1600 x 750 for a comparison, times ``scale``), or for print, in inches at a
-        resolution (``width_in``, ``height_in``, ``dpi``; any of them switches to this mode,
-        default 6.5 x 5 in at 300 dpi; sizes round to 1/96 in). For print the page is laid out at 96 px per inch,
-        so fonts keep their size on paper (12 px is 9 pt), and a PNG carries its DPI (a
-        ``pHYs`` chunk) so that LaTeX and Word place it at the stated size. SVG and PDF are
-        vector files with their text as text. kaleido renders it when it and a Chromium are
-        installed; otherwise (or with ``engine="matplotlib"``) matplotlib redraws the points,
-        and a warning says so. Keyword arguments go to ``figure`` (``theme="dark"``,
-        ``font_size=``, ``color=`` ...).
+        Two ways to size it: for print, in inches at a resolution (``width_in``, ``height_in``,
+        ``dpi``; any of them switches to this mode; default 6.5 x 5 in at 300 dpi; with a
+        width and no height, the height fits the content: the whole legend and the map nearly
+        as large as the width allows, 0.5 to 1.6 times the width): a PNG is ``width_in * dpi`` pixels wide and states
+        its DPI (a ``pHYs`` chunk, so LaTeX and Word place it at its size), a PDF or SVG page
+        is ``width_in * 72`` points wide. Or in pixels (``width`` and ``height``, default
+        1000 x 800 for a map and 1600 x 750 for a comparison, times ``scale`` in a PNG; 96
+        pixels make an inch of a PDF or SVG page).
+
+        The figure is laid out for that size (:func:`interpret.maps.printed.arrange`): text in
+        points (``font_pt``, by default 8 pt up to 4.5 in wide, 9 pt up to 6.5 in, 10 pt above;
+        the title one point larger, legend and cluster names one smaller), the map keeps its
+        aspect, the legend sits outside the map in as many columns as fit, or folds its
+        smallest entries into "other (k)" with a note saying so, and cluster names never
+        overlap. kaleido renders it when it and a Chromium are installed; otherwise (or with
+        ``engine="matplotlib"``) matplotlib draws the same layout, and a warning says so. SVG
+        and PDF keep their text as text. Other keyword arguments go to ``figure``
+        (``theme="dark"``, ``color=``, ``symbols=True`` ...).
 
         Examples
         --------
-        >>> m.save_image("fig.png", width_in=3.5, height_in=3, dpi=300)  # doctest: +SKIP
+        >>> m.save_image("fig.pdf", width_in=3.5, dpi=300)  # a 252 pt wide page
+        ... # doctest: +SKIP
         """
-        default_width, default_height = self._image_size
+        from interpret.maps.printed import PX_PER_IN, Fonts, arrange
+
+        resolution: float | None = None
+        page_h: float | None
         if width_in is None and height_in is None and dpi is None:
-            return write_image(
-                self.figure(**figure_kwargs),
-                path,
-                format=format,
-                width=default_width if width is None else width,
-                height=default_height if height is None else height,
-                scale=scale,
-                engine=engine,
-            )
+            default_width, default_height = self._image_size
+            page_w = float(default_width if width is None else width)
+            page_h = float(default_height if height is None else height)
+            for name, value in (("width", page_w), ("height", page_h), ("scale", scale)):
+                if not value > 0:
+                    raise ValueError(f"{name} must be positive, got {value!r}")
+        else:
+            w_in, h_in, resolution = self._inches(width_in, height_in, dpi)
+            page_w = w_in * PX_PER_IN
+            page_h = None if width_in is not None and height_in is None else h_in * PX_PER_IN
+            scale = resolution / PX_PER_IN
+        if font_pt is not None and not 4 <= font_pt <= 40:
+            raise ValueError(f"font_pt must be between 4 and 40 points, got {font_pt!r}")
+        fonts = Fonts(float(font_pt)) if font_pt is not None else Fonts.for_width(page_w / 96)
+        fig = self.figure(**figure_kwargs)
+        legend_title = fig.layout.legend.title.text if fig.layout.legend.title else None
+        arranged = arrange(
+            fig,
+            width=page_w,
+            height=page_h,
+            fonts=fonts,
+            theme=figure_kwargs.get("theme", "light"),
+            marker_px=figure_kwargs.get("size"),
+            what=f"{html.unescape(legend_title)} categories" if legend_title else "categories",
+        )
+        return write_image(
+            fig,
+            path,
+            format=format,
+            width=page_w,
+            height=arranged.height,
+            scale=scale,
+            engine=engine,
+            dpi=resolution,
+        )
+
+    def _inches(
+        self, width_in: float | None, height_in: float | None, dpi: float | None
+    ) -> tuple[float, float, float]:
+        """``(width_in, height_in, dpi)`` with the defaults, checked."""
         default_w_in, default_h_in = self._image_inches
         w_in = float(default_w_in if width_in is None else width_in)
         h_in = float(
@@ -148,20 +192,7 @@ class FigureExport:
                     f"{name} must be between {low} and {100 if name != 'dpi' else 2400}, got "
                     f"{value!r}: sizes are in inches (a journal column is about 3.5 in)"
                 )
-        fig = self.figure(**figure_kwargs)
-        if w_in < 5 and fig.layout.showlegend is not False:
-            # a column-wide figure: the legend goes below the map instead of eating its width
-            fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0.0})
-        return write_image(
-            fig,
-            path,
-            format=format,
-            width=round(w_in * CSS_DPI),
-            height=round(h_in * CSS_DPI),
-            scale=resolution / CSS_DPI,
-            engine=engine,
-            dpi=resolution,
-        )
+        return w_in, h_in, resolution
 
 
 def find_chromium() -> str | None:
@@ -191,21 +222,23 @@ def write_image(
     path: str | os.PathLike[str],
     *,
     format: str | None = None,
-    width: int = 1000,
-    height: int = 800,
+    width: float = 1000,
+    height: float = 800,
     scale: float = 2.0,
     engine: ImageEngine = "auto",
     dpi: float | None = None,
 ) -> str:
     """Write ``fig`` as an image; returns the engine used ("kaleido" or "matplotlib").
 
-    With ``dpi``, ``width`` x ``height`` are CSS pixels at 96 per inch (the print size), the
-    raster is ``scale = dpi / 96`` times larger, and a PNG records ``dpi`` in a pHYs chunk.
+    ``width`` x ``height`` are CSS pixels (96 to the inch). A raster (PNG, JPEG, WebP) is
+    ``scale`` times larger and, with ``dpi``, a PNG records it; a PDF or SVG page is the
+    figure's size in points (``width * 0.75``), whatever ``scale`` says.
     """
     target = Path(path)
     fmt = image_format(target, format)
     if engine not in ("auto", "kaleido", "matplotlib"):
         raise ValueError(f"unknown engine {engine!r}: use 'auto', 'kaleido' or 'matplotlib'")
+    vector = fmt in ("pdf", "svg")
     reason = ""
     if engine in ("auto", "kaleido"):
         chromium = find_chromium()
@@ -219,7 +252,9 @@ def write_image(
         if not reason:
             try:
                 with atomic_path(target) as tmp:
-                    fig.write_image(tmp, format=fmt, width=width, height=height, scale=scale)
+                    fig.write_image(tmp, format=fmt, width=width, height=height,
+                                    scale=1.0 if vector else scale)  # fmt: skip
+                    exact_page(tmp, fmt, width * PT_PER_PX, height * PT_PER_PX)
                     if dpi is not None and fmt == "png":
                         set_png_dpi(tmp, dpi)
                 logger.info("save_image: wrote %s with kaleido and %s", target, chromium)
@@ -229,7 +264,13 @@ def write_image(
         if engine == "kaleido":
             raise RuntimeError(f"cannot write {target} with kaleido: {reason}")
     try:
-        _matplotlib_image(fig, target, fmt, width, height, scale, dpi)
+        from interpret.maps.mplfigure import render
+    except ImportError as err:  # pragma: no cover - mplfigure itself imports numpy only
+        raise RuntimeError(str(err)) from err
+    try:
+        render(fig, target, fmt, width, height, dpi, scale)
+        if dpi is not None and fmt == "png":
+            set_png_dpi(target, dpi)
     except ImportError as err:
         raise RuntimeError(
             f"cannot write {target}: {reason or 'engine=matplotlib was asked'}, and matplotlib "
@@ -243,114 +284,44 @@ def write_image(
     return "matplotlib"
 
 
-def _matplotlib_image(
-    fig: Any,
-    path: Path,
-    fmt: str,
-    width: int,
-    height: int,
-    scale: float,
-    dpi: float | None = None,
-) -> None:
-    """Redraw the figure's scatter traces with matplotlib (object API, text kept as text)."""
-    import matplotlib
-
-    # fonts stay text in SVG (editable, searchable) and are embedded as TrueType in PDF
-    rc: Any = {"svg.fonttype": "none", "pdf.fonttype": 42, "font.size": 8}
-    with matplotlib.rc_context(rc):
-        _matplotlib_draw(fig, path, fmt, width, height, scale, dpi)
+#: points per CSS pixel (72 / 96)
+PT_PER_PX = 0.75
 
 
-def _matplotlib_draw(
-    fig: Any, path: Path, fmt: str, width: int, height: int, scale: float, dpi: float | None
-) -> None:
-    """The body of :func:`_matplotlib_image`, inside its font settings."""
-    from matplotlib.figure import Figure
+def exact_page(path: str | os.PathLike[str], fmt: str, width_pt: float, height_pt: float) -> None:
+    """Make a PDF's or SVG's page exactly ``width_pt`` x ``height_pt`` points.
 
-    if dpi is None:
-        resolution, inches = 100.0 * scale, (width / 100.0, height / 100.0)
-    else:
-        resolution, inches = float(dpi), (width / CSS_DPI, height / CSS_DPI)
-    background = fig.layout.paper_bgcolor or "#ffffff"
-    ink = (fig.layout.font.color if fig.layout.font is not None else None) or "#1a1a1a"
-    mfig = Figure(figsize=inches, dpi=resolution, facecolor=background)
-    panels: dict[str, Any] = {}
-    three_d = any(t.type == "scatter3d" for t in fig.data)
-    names = sorted({_panel(t) for t in fig.data}) or ["xy"]
-    for j, key in enumerate(names):
-        kwargs = {"projection": "3d"} if three_d else {}
-        panels[key] = mfig.add_subplot(1, len(names), j + 1, **kwargs)
-    for ax in panels.values():
-        ax.set_facecolor(background)
-        for spine in getattr(ax, "spines", {}).values():
-            spine.set_color(ink)
-    for trace in fig.data:
-        if trace.x is None or len(trace.x) == 0:
-            continue
-        ax = panels[_panel(trace)]
-        marker = trace.marker
-        color = marker.color if marker is not None else None
-        style: dict[str, Any] = {"s": max(1.0, float(marker.size or 4) ** 2 / 2), "linewidths": 0}
-        style["alpha"] = float(marker.opacity) if marker.opacity is not None else 0.8
-        if isinstance(color, str):
-            style["color"] = color
-        elif color is not None:
-            style.update(c=np.asarray(color, dtype=float), cmap="viridis")
-        coords = [np.asarray(trace.x), np.asarray(trace.y)]
-        if three_d:
-            coords.append(np.asarray(trace.z))
-        label = trace.name if trace.showlegend is not False else None
-        points = ax.scatter(*coords, label=label, **style)
-        if marker is not None and marker.showscale:
-            mfig.colorbar(points, ax=ax)
-    first = panels[names[0]]
-    for note in fig.layout.annotations or ():
-        if not note.text or note.x is None or note.y is None:
-            continue
-        if note.xref == "paper":  # a subplot title: name the panel below it instead
-            j = min(int(note.x * len(names)), len(names) - 1)
-            panels[names[j]].set_title(_plain(note.text), fontsize=9, color=ink)
-            continue
-        ax = panels.get(_axes_key(note.xref, note.yref), first)
-        halo = {"boxstyle": "round,pad=0.15", "fc": background, "ec": "none", "alpha": 0.75}
-        ax.annotate(
-            _plain(note.text), (note.x, note.y), ha="center", fontsize=7, color=ink, bbox=halo
+    Chromium rounds PDF pages to 1/300 in (a 2.8 in page comes out 202.08 pt high instead of
+    201.6): each ``/MediaBox`` is rewritten in place, padded to its old length so the file's
+    cross-reference offsets stay right. An SVG gets ``width``/``height`` in ``pt`` and a
+    ``viewBox`` of its pixel size, so it prints at its size. Other formats are left alone.
+    """
+    p = Path(path)
+    if fmt == "pdf":
+        data = p.read_bytes()
+
+        def box(found: re.Match[bytes]) -> bytes:
+            old = found.group(0)
+            new = f"/MediaBox [0 0 {width_pt:.2f} {height_pt:.2f}]".encode()
+            if len(new) > len(old):
+                return old
+            return new[:-1] + b" " * (len(old) - len(new)) + b"]"
+
+        p.write_bytes(re.sub(rb"/MediaBox\s*\[\s*0 0 [\d.]+ [\d.]+\s*\]", box, data))
+    elif fmt == "svg":
+        text = p.read_text(encoding="utf-8")
+        head = re.search(r"<svg\b[^>]*>", text)
+        if head is None:
+            raise ValueError(f"{path} is not an SVG file")
+        tag = head.group(0)
+        w_px, h_px = width_pt / PT_PER_PX, height_pt / PT_PER_PX
+        new = re.sub(r'\s(width|height|viewBox)="[^"]*"', "", tag)
+        new = new.replace(
+            "<svg",
+            f'<svg width="{width_pt:g}pt" height="{height_pt:g}pt" viewBox="0 0 {w_px:g} {h_px:g}"',
+            1,
         )
-    for key, ax in panels.items():
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if ax.get_legend_handles_labels()[0] and key == names[0]:
-            legend = ax.legend(fontsize=7, markerscale=2, frameon=False, loc="best")
-            for text in legend.get_texts():
-                text.set_color(ink)
-    title = fig.layout.title.text if fig.layout.title is not None else None
-    if title:
-        mfig.suptitle(_plain(title), fontsize=10, color=ink)
-    mfig.tight_layout()
-    with atomic_path(path) as tmp:
-        mfig.savefig(tmp, format=fmt, facecolor=background)
-        if dpi is not None and fmt == "png":
-            set_png_dpi(tmp, dpi)
-
-
-def _panel(trace: Any) -> str:
-    if trace.type == "scatter3d":
-        return trace.scene or "scene"
-    return _axes_key(trace.xaxis, trace.yaxis)
-
-
-def _axes_key(xref: str | None, yref: str | None) -> str:
-    x = (xref or "x").replace(" domain", "")
-    y = (yref or "y").replace(" domain", "")
-    return f"{x}{y}"
-
-
-def _plain(text: str) -> str:
-    """Hover/annotation HTML back to plain text for matplotlib."""
-    import html
-    import re
-
-    return html.unescape(re.sub(r"<br\s*/?>", "\n", re.sub(r"</?(b|i|sup|sub)>", "", text)))
+        p.write_text(text.replace(tag, new, 1), encoding="utf-8")
 
 
 def set_png_dpi(path: str | os.PathLike[str], dpi: float) -> None:

@@ -28,9 +28,11 @@ from interpret.maps.draw import (
     Style,
     cluster_annotations,
     hover_texts,
+    plotly_text,
     point_traces,
     resolve_coloring,
     style_layout,
+    warn_many_colors,
 )
 from interpret.maps.export import FigureExport
 from interpret.maps.layout import (
@@ -358,7 +360,8 @@ class EmbeddingMap(Params, FigureExport):
         width: int | None = None,
         height: int | None = None,
         theme: Theme = "light",
-        font_size: int | None = None,
+        font_size: float | None = None,
+        symbols: bool = False,
     ) -> Any:
         """Draw the map as a plotly ``go.Figure`` (``Scattergl`` in 2-D, ``Scatter3d`` in 3-D).
 
@@ -382,8 +385,17 @@ class EmbeddingMap(Params, FigureExport):
         theme : {"light", "dark"}
             Background and text colours (the categorical palette, colour-blind-safe and
             distinguishable for 20+ categories, reads on both; see :mod:`interpret.maps.palette`).
-        font_size : int, optional
-            Base font size in px (plotly's default 12); cluster names follow it.
+        font_size : float, optional
+            Base font size in px (plotly's default 12); cluster names follow it. Paper figures
+            set theirs in points (:meth:`save_image`).
+        symbols : bool
+            Give each category a marker shape as well as a colour (six shapes), which keeps
+            more than about ten categories apart; above ten colours the figure logs this
+            suggestion.
+
+        The map keeps its aspect (one unit as long across as up and down). Cluster names are
+        kept from overlapping each other (moved ones get a leader line) and have no box
+        behind them, so the points below stay visible.
 
         Examples
         --------
@@ -394,7 +406,7 @@ class EmbeddingMap(Params, FigureExport):
 
         self._check_fitted()
         n = self.embedding_.shape[0]
-        style = Style(size, opacity, hover_width, hover_chars, max_categories).resolved(n)
+        style = Style(size, opacity, hover_width, hover_chars, max_categories, symbols).resolved(n)
         coloring = resolve_coloring(color, self.points_, self.clusters_, max_categories)
         traces, members = point_traces(self.embedding_, self._hover(style), coloring, style)
         fig = go.Figure(data=traces)
@@ -411,19 +423,29 @@ class EmbeddingMap(Params, FigureExport):
         )
         if width or height:
             fig.update_layout(width=width, height=height)
+        two_d = self.embedding_.shape[1] == 2
+        if two_d:  # one unit as long across as up and down: the map keeps its aspect
+            fig.update_yaxes(scaleanchor="x", scaleratio=1)
+        if coloring.kind == "categorical":
+            fig.update_layout(legend_title_text=plotly_text(coloring.name))
+            warn_many_colors(coloring, len(traces), symbols)
         if self.clusters_ is not None and show_cluster_names:
-            named = sorted(self.clusters_.names, key=lambda c: -self.clusters_.sizes[c])[:50]  # type: ignore[union-attr]
+            clusters = self.clusters_
+            named = sorted(clusters.names, key=lambda c: -clusters.sizes[c])[:50]
             notes = cluster_annotations(
-                np.array([self.clusters_.centres[c] for c in named]).reshape(len(named), -1),
-                [self.clusters_.names[c] for c in named],
-                scene=self.embedding_.shape[1] == 3,
+                np.array([clusters.centres[c] for c in named]).reshape(len(named), -1),
+                [clusters.names[c] for c in named],
+                scene=not two_d,
                 theme=theme,
                 font_size=font_size or 12,
+                # the plot beside plotly's legend, at the figure's size or plotly's default
+                area=((width or 900) - 240.0, (height or 450) - 70.0),
+                bounds=(self.embedding_.min(axis=0), self.embedding_.max(axis=0)),
             )
-            if self.embedding_.shape[1] == 3:
-                fig.update_layout(scene={"annotations": notes})
-            else:
+            if two_d:
                 fig.update_layout(annotations=notes)
+            else:
+                fig.update_layout(scene={"annotations": notes})
         self._last_members = members
         return fig
 

@@ -30,8 +30,13 @@ def test_cluster_png_dpi_theme(vectors, tmp_path, capsys):
     assert main([*args, "--width-in", "3", "--out", str(out)]) == 0, capsys.readouterr().err
     assert round(png_dpi(out)) == 300
     pixels = read_png(out)
-    assert abs(pixels.shape[0] - 720) <= 3 and pixels.shape[1] == 900  # 3 x 2.4 in at 300 dpi
+    assert pixels.shape[1] == 900  # 3 in at 300 dpi; the height fits map and legend
+    assert 0.5 * 900 <= pixels.shape[0] <= 1.6 * 900
     assert (np.abs(pixels[3, 3].astype(int) - [0x11, 0x14, 0x18]).sum()) < 8  # dark background
+    fixed = tmp_path / "fixed.png"
+    args += ["--width-in", "3", "--height-in", "2", "--font-pt", "7"]
+    assert main([*args, "--out", str(fixed)]) == 0, capsys.readouterr().err
+    assert read_png(fixed).shape[:2] == (600, 900)
 
 
 def test_share_page_from_the_cli(vectors, tmp_path, capsys):
@@ -63,6 +68,8 @@ def test_svg_and_the_plotly_page_still_work(vectors, tmp_path, capsys):
         (["--out", "x.png"], "must end in .html for a page"),
         (["--format", "png", "--dpi", "-3", "--out", "x.png"], "--dpi must be positive"),
         (["--decode", "search", "--page", "plotly", "--out", "x.html"], "add --page share"),
+        (["--cluster-names", "explainer", "--out", "x.html"], "add --cluster kmeans:8"),
+        (["--font-pt", "0", "--format", "pdf", "--out", "x.pdf"], "--font-pt must be positive"),
     ],
 )
 def test_refusals(vectors, tmp_path, capsys, extra, message):

@@ -9,8 +9,10 @@ from interpret.maps.palette import (
     CATEGORICAL,
     DARK,
     LIGHT,
+    OKABE_ITO,
     ciede2000,
     min_delta_e,
+    neighbour_delta_e,
     palette,
     simulate_cvd,
     srgb_to_lab,
@@ -56,6 +58,18 @@ def test_twenty_categories_stay_distinguishable_also_with_colour_blindness():
     assert min_delta_e(twenty, "deuteranopia") >= 9.0
     assert min_delta_e(twenty, "protanopia") >= 9.0
     assert min_delta_e(CATEGORICAL, "deuteranopia") >= 8.0  # all 24
+
+
+def test_legend_neighbours_are_far_apart():
+    """Colours at most two legend rows apart differ far more than the floor of all pairs."""
+    twenty = palette(20)
+    assert neighbour_delta_e(twenty, "normal") >= 26.0
+    assert neighbour_delta_e(twenty, "deuteranopia") >= 15.0
+    assert neighbour_delta_e(twenty, "protanopia") >= 14.0
+    # Okabe and Ito's eight come first (in another order), so small maps use them
+    assert set(CATEGORICAL[:8]) == set(OKABE_ITO)
+    # the order is what does it: the same colours sorted by their codes put near ones together
+    assert neighbour_delta_e(sorted(twenty), "normal") < 20.0
 
 
 def test_the_measure_can_fail_plotlys_default_colours_do():
