@@ -246,8 +246,16 @@ def _entities(pipeline: Any, texts: Sequence[str]) -> list[list[tuple[str, str]]
             owners.append(i)
             pieces.append(piece)
     out: list[list[tuple[str, str]]] = [[] for _ in texts]
-    for i, doc in zip(owners, pipeline.pipe(pieces), strict=True):
-        out[i].extend((ent.label_, ent.text) for ent in doc.ents)
+    start = 0
+    while start < len(pieces):  # at most `limit` characters per call: bounded memory
+        end, size = start, 0
+        while end < len(pieces) and (end == start or size + len(pieces[end]) <= limit):
+            size += len(pieces[end])
+            end += 1
+        docs = pipeline.pipe(pieces[start:end])
+        for i, doc in zip(owners[start:end], docs, strict=True):
+            out[i].extend((ent.label_, ent.text) for ent in doc.ents)
+        start = end
     return out
 
 
