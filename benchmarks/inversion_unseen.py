@@ -36,6 +36,7 @@ sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve
 VARIANTS: dict[str, dict] = {
     "full": {},
     "no-edits": {"edit_ops": "none"},
+    "lm-edits": {"edit_ops": "lm"},
     "all-edits": {"edit_ops": "all"},
     "no-bonus": {"bonus": 0.0},
     "no-comma-penalty": {"comma_penalty": 0.0},
@@ -58,9 +59,9 @@ def load_set(name: str, split: str, n: int | None, seed: int) -> tuple[list[str]
             parts = f["name"].split()
             people.append({"first": parts[0], "last": parts[-1], "full": f["name"]})
         return corpus.texts, people
+    sys.path.insert(0, str(HERE))
     from unseen_texts import load_unseen  # type: ignore[import-not-found]
 
-    sys.path.insert(0, str(HERE))
     rows = load_unseen(name, split)
     if n:
         rows = rows[:n]

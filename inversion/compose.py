@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -158,6 +159,21 @@ class Composer:
             return [int(i) for i in ids]
         return [int(i) for i in tok(f"{instruction}\n", add_special_tokens=False)["input_ids"]]
 
+    def token_limit(self, spellings: Sequence[tuple[list[tuple[int, ...]], Any]]) -> int:
+        """Most tokens a sentence for these words may take: half again their own tokens, plus
+        room for glue (at most ``max_new_tokens``)."""
+        own = sum(min((len(s) for s in inside), default=1) for inside, _ in spellings)
+        return min(self.max_new_tokens, int(1.5 * own) + 8)
+
+    def estimate_seconds(self, bags: Sequence[Sequence[str]]) -> float:
+        """Seconds :meth:`compose` is expected to take for ``bags`` on this machine, from the
+        last call's time per hypothesis and token (0 before any call)."""
+        per = getattr(self, "seconds_per_row_step_", 0.0)
+        if not per:
+            return 0.0
+        steps = sum(self.token_limit([self._spellings(w) for w in bag]) for bag in bags if bag)
+        return per * self.beam_width * steps
+
     def _spellings(self, word: str) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
         """Token sequences of ``word`` inside a sentence and at its start (as written, lower
         case and capitalised: the embedder may not see case, the LM chooses)."""
@@ -204,6 +220,7 @@ class Composer:
         if not todo:
             return results
         spell = [[self._spellings(w) for w in words[i]] for i in todo]
+        limits = [self.token_limit(sp) for sp in spell]
         prompts = [self._prompt(PROMPT.format(words=", ".join(words[i]))) for i in todo]
         model, tok = self.decoder.model, self.decoder.tokenizer
         width = max(len(p) for p in prompts)
@@ -218,11 +235,13 @@ class Composer:
         cache_arg = cache_argument(model)
         beams = [_Beam(target=t, ids=[], score=0.0, used=frozenset()) for t in range(len(todo))]
         finished: list[list[tuple[float, float, list[int]]]] = [[] for _ in todo]
+        tic, row_steps = time.perf_counter(), 0
         with torch.no_grad():
             out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
             cache, logits, last = cache_of(out), out.logits[:, -1], positions[:, -1]
             for _ in range(self.max_new_tokens):
-                chosen = self._step(beams, logits, spell, finished)
+                row_steps += len(beams)
+                chosen = self._step(beams, logits, spell, finished, limits)
                 if not chosen:
                     break
                 parents = torch.tensor(
@@ -241,6 +260,7 @@ class Composer:
                     **{cache_arg: cache},
                 )
                 cache, logits = cache_of(out), out.logits[:, -1]
+        self.seconds_per_row_step_ = (time.perf_counter() - tic) / max(1, row_steps)
         for b in beams:  # unfinished hypotheses still count, with what they lack
             self._finish(finished, b, 0.0, len(spell[b.target]))
         for t, i in enumerate(todo):
@@ -268,6 +288,7 @@ class Composer:
         logits: torch.Tensor,
         spell: list[list[tuple[list[tuple[int, ...]], list[tuple[int, ...]]]]],
         finished: list[list[tuple[float, float, list[int]]]],
+        limits: list[int],
     ) -> list[tuple[int, _Beam]]:
         """Extend every hypothesis; keep ``beam_width`` per bag. Returns (parent row, beam)."""
         import torch
@@ -285,6 +306,9 @@ class Composer:
         for r, b in enumerate(beams):
             cands = by_target.setdefault(b.target, [])
             lp = rows[r]
+            if len(b.ids) >= limits[b.target]:  # long enough for its words: it ends here
+                self._finish(finished, b, 0.0, len(spell[b.target]))
+                continue
             if b.pending:  # finish the word this hypothesis started
                 t = b.pending[0]
                 nb = _Beam(b.target, [*b.ids, t], b.score + float(lp[t]), b.used, b.pending[1:])
@@ -331,6 +355,45 @@ class Composer:
         return chosen
 
     # ------------------------------------------------------------------ fluency
+
+    def slot_logprobs(self, text: str, candidates: Sequence[str]) -> np.ndarray:
+        """How likely the LM finds each candidate word at each word position of ``text``.
+
+        Returns an array ``(words of text, candidates)``: the log-probability of the
+        candidate's first token where word ``i`` starts, given the words before it (the
+        slot a replacement of word ``i``, or an insertion before it, would take). Words are
+        :class:`~inversion._edits.Words`' runs; one LM forward pass whatever the candidates.
+        """
+        import re
+
+        import torch
+
+        tok, model = self.decoder.tokenizer, self.decoder.model
+        starts = [m.start() for m in re.finditer(r"\w+(?:'\w+)?", text)]
+        out = np.full((len(starts), len(candidates)), -np.inf)
+        if not starts or not len(candidates):
+            return out
+        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids, spans = list(enc["input_ids"]), list(enc["offset_mapping"])
+        prefix = self._prompt(_SCORE_PROMPT)
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([prefix + ids], device=self._device)).logits
+        logp = torch.log_softmax(logits[0].float(), dim=-1).cpu().numpy()
+        first_inside = [self._first_token(" " + c) for c in candidates]
+        first_start = [self._first_token(c[:1].upper() + c[1:]) for c in candidates]
+        for i, c in enumerate(starts):
+            j = next((j for j, (_, end) in enumerate(spans) if end > c), len(ids))
+            row = logp[len(prefix) + j - 1]
+            firsts = first_start if j == 0 else first_inside
+            out[i] = [row[f] if f is not None else -np.inf for f in firsts]
+        return out
+
+    def _first_token(self, word: str) -> int | None:
+        cache = self.__dict__.setdefault("_firsts", {})
+        if word not in cache:
+            ids = self.decoder.tokenizer.encode(word, add_special_tokens=False)
+            cache[word] = int(ids[0]) if ids else None
+        return cache[word]
 
     def logprob(
         self, texts: Sequence[str], *, mean: bool = False, batch_size: int = 32

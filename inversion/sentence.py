@@ -41,6 +41,9 @@ from inversion.search import SearchInverter, _State
 
 __all__ = ["SentenceInverter"]
 
+#: most words the LM is asked to write into one sentence
+_MAX_BAG = 20
+
 
 class SentenceInverter(SearchInverter):
     """Invert embeddings into fluent sentences on a CPU: word search, LM composition, edits.
@@ -66,7 +69,9 @@ class SentenceInverter(SearchInverter):
         that the LM judges; the best by cosine + ``fluency`` x mean log-probability per token
         goes on to the edit phase.
     edit_ops
-        The edits of the last phase: ``"replace"`` (content words only: the LM's glue stays),
+        The edits of the last phase: ``"lm"`` (the replacements and insertions of pool words
+        the LM finds likeliest where they would stand, plus deletions), ``"replace"``
+        (random replacements of content words: the LM's glue stays),
         ``"all"`` (also insert, delete and move words), ``"none"`` (no edit phase).
     """
 
@@ -80,7 +85,7 @@ class SentenceInverter(SearchInverter):
         bonus: float = 3.0,
         fluency: float = 0.03,
         finalists: int = 4,
-        edit_ops: Literal["replace", "all", "none"] = "replace",
+        edit_ops: Literal["lm", "replace", "all", "none"] = "replace",
         keywords: Any = "auto",
         aux_texts: Sequence[str] | None = None,
         lm_texts: Sequence[str] | None = None,
@@ -135,8 +140,10 @@ class SentenceInverter(SearchInverter):
         super()._check_params()
         check_int(self.compose_beam, "compose_beam")
         check_int(self.finalists, "finalists")
-        if self.edit_ops not in ("replace", "all", "none"):
-            raise ValueError(f"edit_ops must be 'replace', 'all' or 'none', got {self.edit_ops!r}")
+        if self.edit_ops not in ("lm", "replace", "all", "none"):
+            raise ValueError(
+                f"edit_ops must be 'lm', 'replace', 'all' or 'none', got {self.edit_ops!r}"
+            )
         for name, low, high in (
             ("sentence_share", 0.0, 1.0),
             ("fluency", 0.0, 1.0),
@@ -202,11 +209,17 @@ class SentenceInverter(SearchInverter):
 
     def _bags(self, st: _State) -> list[list[str]]:
         """The words to write with: the best text's, and its surest half (by keyword model)."""
+        if time.perf_counter() > st.deadline:  # no time left: the search's text stands
+            return []
         best = Words.parse(st.best[2])
         words = list(dict.fromkeys(best.words))
         if not words:
             return []
         keep = self._keep(st, Words.parse(" ".join(words)))
+        if len(words) > _MAX_BAG:  # a long text: its surest words, in their order
+            sure = set(np.argsort(-keep)[:_MAX_BAG].tolist())
+            words = [w for i, w in enumerate(words) if i in sure]
+            keep = keep[sorted(sure)]
         bags = [words]
         content = [w for w in words if w.casefold() not in FUNCTION_WORDS]
         if len(content) >= 4:
@@ -219,6 +232,12 @@ class SentenceInverter(SearchInverter):
         """The sentence and edit phases; returns (answer, cosine) per state."""
         composer = self.composer_
         bags_per = [self._bags(st) for st in states]
+        # the LM's time must fit what is left: first the second bag, then all bags go
+        left = min(st.deadline for st in states) - time.perf_counter()
+        if composer.estimate_seconds([b for per in bags_per for b in per]) > left:
+            bags_per = [per[:1] for per in bags_per]
+        if composer.estimate_seconds([b for per in bags_per for b in per]) > left:
+            bags_per = [[] for _ in bags_per]
         bags = [b for per in bags_per for b in per]
         written = composer.compose(bags, n_best=self.compose_beam) if bags else []
         groups: list[list[str]] = []  # per state: its sentences, then the search's best text
@@ -259,61 +278,58 @@ class SentenceInverter(SearchInverter):
         current: list[tuple[float, float, str] | None],
         rng: random.Random,
     ) -> None:
-        """One-word edits of each state's sentence, ranked by cosine, chosen with the LM."""
+        """One-word edits of each state's sentence, ranked by cosine, chosen with the LM
+        (``current`` is updated in place)."""
         composer = self.composer_
-        stall = [0] * len(states)
+        best = {i: cur for i, cur in enumerate(current) if cur is not None}
+        stall = dict.fromkeys(best, 0)
         shortlist = 4
         while True:
             active = [
                 i
-                for i, st in enumerate(states)
-                if current[i] is not None
-                and stall[i] < self.patience
-                and st.queries < st.budget
-                and time.perf_counter() < st.deadline
+                for i in best
+                if stall[i] < self.patience
+                and states[i].queries < states[i].budget
+                and time.perf_counter() < states[i].deadline
             ]
-            if not active:
-                return
-            proposals: list[list[str]] = []
-            for i in active:
-                st, cur = states[i], current[i]
-                assert cur is not None
-                text = Words.parse(cur[2])
-                words = list(st.pool)
-                weights = np.array([st.pool[w] for w in words])
-                n = min(self.edits_per_round, st.budget - st.queries)
-                keep = self._keep(st, text)
-                if self.edit_ops == "none":
-                    edits = []
-                elif self.edit_ops == "replace":
-                    edits = _replacements(text, words, weights, keep, n, rng)
-                else:
-                    edits = propose_edits(text, words, weights, keep, n, self.max_words, rng)
-                proposals.append([e.render() for e in edits])
+            if not active or self.edit_ops == "none":
+                break
+            proposals = [self._proposals(states[i], best[i][2], rng) for i in active]
             cosines = self._score([states[i] for i in active], proposals)
-            picks: list[list[str]] = []
-            for i, group, cos in zip(active, proposals, cosines, strict=True):
-                cur = current[i]
-                assert cur is not None
-                order = np.argsort(-np.asarray(cos))[:shortlist]
-                picks.append([group[j] for j in order if cos[j] > cur[1] - 0.002])
+            picks = [
+                [group[j] for j in np.argsort(-np.asarray(cos))[:shortlist] if cos[j] > floor]
+                for group, cos, floor in zip(
+                    proposals, cosines, [best[i][1] - 0.002 for i in active], strict=True
+                )
+            ]
             flat = [t for p in picks for t in p]
             lps = composer.logprob(flat, mean=True) if flat else np.zeros(0)
             k = 0
             for i, group in zip(active, picks, strict=True):
-                st, cur = states[i], current[i]
-                assert cur is not None
-                best = cur
+                before = best[i]
                 for t in group:
-                    score = st.seen[t] + self.fluency * float(lps[k])
+                    score = states[i].seen[t] + self.fluency * float(lps[k])
                     k += 1
-                    if score > best[0] + 1e-9:
-                        best = (score, st.seen[t], t)
-                if best is cur:
-                    stall[i] += 1
-                else:
-                    stall[i] = 0
-                    current[i] = best
+                    if score > best[i][0] + 1e-9:
+                        best[i] = (score, states[i].seen[t], t)
+                stall[i] = stall[i] + 1 if best[i] is before else 0
+        for i, cur in best.items():
+            current[i] = cur
+
+    def _proposals(self, st: _State, sentence: str, rng: random.Random) -> list[str]:
+        """This round's edits of ``sentence`` (``edit_ops``), as texts."""
+        text = Words.parse(sentence)
+        words = list(st.pool)
+        weights = np.array([st.pool[w] for w in words])
+        n = min(self.edits_per_round, st.budget - st.queries)
+        keep = self._keep(st, text)
+        if self.edit_ops == "lm":
+            edits = _lm_edits(self.composer_, text, words, weights, keep, n)
+        elif self.edit_ops == "replace":
+            edits = _replacements(text, words, weights, keep, n, rng)
+        else:
+            edits = propose_edits(text, words, weights, keep, n, self.max_words, rng)
+        return [e.render() for e in edits]
 
     def __repr__(self) -> str:
         emb = (
@@ -361,3 +377,44 @@ def _replacements(
         edit = text.replace(i, word)
         found.setdefault(edit.render(), edit)
     return list(found.values())
+
+
+def _lm_edits(
+    composer: Any,
+    text: Words,
+    pool: Sequence[str],
+    weights: np.ndarray,
+    keep: np.ndarray,
+    n: int,
+) -> list[Words]:
+    """Up to ``n`` edits of ``text`` the LM finds fluent: each pool word (and function word)
+    at each position, ranked by the LM's log-probability there plus the log of its pool
+    weight and of how unsure the search is of the word it would replace; the weakest words'
+    deletions join them."""
+    size = len(text)
+    if not size:
+        return []
+    cands = list(dict.fromkeys([*pool, *FUNCTION_WORDS]))
+    prior = np.log(np.array([max(float(w), 1e-3) for w in weights] + [0.02] * len(cands)))
+    prior = prior[: len(cands)]
+    slots = composer.slot_logprobs(text.render(), cands)
+    if slots.shape[0] != size:  # the LM's view of the words differs: no LM edits
+        return []
+    doubt = np.log(np.clip(1.0 - np.asarray(keep, dtype=np.float64), 0.02, 1.0))
+    found: dict[str, tuple[float, Words]] = {}
+    for i in range(size):
+        for c in np.argsort(-(slots[i] + prior))[:8]:
+            word = cands[int(c)]
+            if word.casefold() == text.words[i].casefold():
+                continue
+            score = float(slots[i, c] + prior[c])
+            if word.casefold() not in FUNCTION_WORDS or text.words[i].casefold() in FUNCTION_WORDS:
+                edit = text.replace(i, word)
+                found.setdefault(edit.render(), (score + doubt[i], edit))
+            edit = text.insert(i, word)
+            found.setdefault(edit.render(), (score - 1.0, edit))
+        if size > 3:
+            edit = text.delete(i)
+            found.setdefault(edit.render(), (-6.0 + doubt[i], edit))
+    ranked = sorted(found.values(), key=lambda x: -x[0])
+    return [e for _, e in ranked[:n]]

@@ -119,6 +119,31 @@ def test_queries_stay_within_the_budget(tiny_lm):
     assert np.all(inv.cosines_ > 0.5)  # the words of the attacker's texts reach the targets
 
 
+class CountingComposer(Composer):
+    """A composer that counts the bags it is asked to write."""
+
+    bags = 0
+
+    def compose(self, bags, *, n_best=None):
+        CountingComposer.bags += len(bags)
+        return super().compose(bags, n_best=n_best)
+
+
+def test_no_time_left_skips_the_sentence_phase(tiny_lm):
+    """Past the deadline the search's text stands: the LM is not asked, queries stay low."""
+    emb = FunctionEmbedder(_bag_of_words, name="bag-of-words", dim=DIM)
+    composer = CountingComposer(tiny_lm, beam_width=2, max_new_tokens=12)
+    common = {"keywords": None, "aux_texts": AUX, "n_word_vectors": 50, "progress": False}
+    hurried = SentenceInverter(emb, decoder=composer, max_seconds=1e-6, **common).fit()
+    out = hurried.invert(_bag_of_words(["the cat sat on the rug", "a dog read a book"]))
+    assert CountingComposer.bags == 0 and all(out)
+    assert hurried.queries_.max() <= 60  # the starts and at most one round of edits
+    SentenceInverter(emb, decoder=composer, max_queries=80, **common).fit().invert(
+        _bag_of_words(["the cat sat on the rug"])
+    )
+    assert CountingComposer.bags > 0
+
+
 def test_bad_parameters_are_refused_before_any_query(tiny_lm):
     counting = Counting()
     emb = FunctionEmbedder(counting, name="bag-of-words", dim=DIM)
