@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from inversion._kv_cache import cache_argument, cache_of, reorder_cache
+from inversion._kv_cache import CachedBatch
 
 if TYPE_CHECKING:
     import torch
@@ -96,17 +96,6 @@ class LMSearchMixin:
         import torch
 
         model, tok = self.decoder_.model, self.decoder_.tokenizer
-        device = next(model.parameters()).device
-        width = max(len(p) for p in prompts)
-        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        ids = torch.full((len(prompts), width), int(pad), dtype=torch.long)
-        mask = torch.zeros((len(prompts), width), dtype=torch.long)
-        for i, p in enumerate(prompts):  # left padding: every row ends at the same position
-            ids[i, width - len(p) :] = torch.tensor(p, dtype=torch.long)
-            mask[i, width - len(p) :] = 1
-        ids, mask = ids.to(device), mask.to(device)
-        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-        cache_arg = cache_argument(model)
         beams = [_Beam(row=r, ids=[]) for r in rows]
         stall = {r: 0 for r in rows}  # steps without a better score in this search
         local = {r: -np.inf for r in rows}
@@ -114,31 +103,14 @@ class LMSearchMixin:
         model.eval()
         try:
             with torch.no_grad():
-                out = model(
-                    input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True
-                )
-                cache, logits = cache_of(out), out.logits[:, -1]
-                last_pos = positions[:, -1]
+                batch = CachedBatch(model, prompts, tok.pad_token_id)
+                logits = batch.logits
                 for _step in range(self.max_length):
                     chosen = self._step(beams, logits, targets, states, stall, local)
                     if not chosen:
                         break
-                    parents = torch.tensor([p for p, _ in chosen], dtype=torch.long, device=device)
-                    new_tok = torch.tensor([t for _, t in chosen], dtype=torch.long, device=device)
                     beams = [_Beam(beams[p].row, [*beams[p].ids, t]) for p, t in chosen]
-                    cache = reorder_cache(cache, parents)
-                    mask = torch.cat(
-                        [mask.index_select(0, parents), torch.ones_like(new_tok)[:, None]], dim=1
-                    )
-                    last_pos = last_pos.index_select(0, parents) + 1
-                    out = model(
-                        input_ids=new_tok[:, None],
-                        attention_mask=mask,
-                        position_ids=last_pos[:, None],
-                        use_cache=True,
-                        **{cache_arg: cache},
-                    )
-                    cache, logits = cache_of(out), out.logits[:, -1]
+                    logits = batch.advance([p for p, _ in chosen], [t for _, t in chosen])
         finally:
             model.train(was_training)
 

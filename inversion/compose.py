@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedlens._utils import check_int
-from inversion._kv_cache import cache_argument, cache_of, reorder_cache
+from inversion._kv_cache import CachedBatch
 
 if TYPE_CHECKING:
     import torch
@@ -223,43 +223,19 @@ class Composer:
         limits = [self.token_limit(sp) for sp in spell]
         prompts = [self._prompt(PROMPT.format(words=", ".join(words[i]))) for i in todo]
         model, tok = self.decoder.model, self.decoder.tokenizer
-        width = max(len(p) for p in prompts)
-        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        ids = torch.full((len(prompts), width), int(pad), dtype=torch.long)
-        mask = torch.zeros((len(prompts), width), dtype=torch.long)
-        for r, p in enumerate(prompts):  # left padding: every row ends at the same column
-            ids[r, width - len(p) :] = torch.tensor(p, dtype=torch.long)
-            mask[r, width - len(p) :] = 1
-        ids, mask = ids.to(self._device), mask.to(self._device)
-        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-        cache_arg = cache_argument(model)
         beams = [_Beam(target=t, ids=[], score=0.0, used=frozenset()) for t in range(len(todo))]
         finished: list[list[tuple[float, float, list[int]]]] = [[] for _ in todo]
         tic, row_steps = time.perf_counter(), 0
         with torch.no_grad():
-            out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
-            cache, logits, last = cache_of(out), out.logits[:, -1], positions[:, -1]
+            batch = CachedBatch(model, prompts, tok.pad_token_id)
+            logits = batch.logits
             for _ in range(self.max_new_tokens):
                 row_steps += len(beams)
                 chosen = self._step(beams, logits, spell, finished, limits)
                 if not chosen:
                     break
-                parents = torch.tensor(
-                    [p for p, _ in chosen], dtype=torch.long, device=self._device
-                )
-                new = torch.tensor([b.ids[-1] for _, b in chosen], device=self._device)
                 beams = [b for _, b in chosen]
-                cache = reorder_cache(cache, parents)
-                mask = torch.cat([mask.index_select(0, parents), torch.ones_like(new)[:, None]], 1)
-                last = last.index_select(0, parents) + 1
-                out = model(
-                    input_ids=new[:, None],
-                    attention_mask=mask,
-                    position_ids=last[:, None],
-                    use_cache=True,
-                    **{cache_arg: cache},
-                )
-                cache, logits = cache_of(out), out.logits[:, -1]
+                logits = batch.advance([p for p, _ in chosen], [b.ids[-1] for _, b in chosen])
         self.seconds_per_row_step_ = (time.perf_counter() - tic) / max(1, row_steps)
         for b in beams:  # unfinished hypotheses still count, with what they lack
             self._finish(finished, b, 0.0, len(spell[b.target]))
