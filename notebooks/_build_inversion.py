@@ -71,12 +71,15 @@ print(f"SMOKE={SMOKE}: {steps} steps x {batch_size} texts on WordNet, {pii_steps
         """## 0. The one-liner: `inversion.invert`
 
 Vectors and the embedder that made them are all it needs. It runs the strongest attack embedlens
-has on a CPU (`inversion.SearchInverter`): a keyword model shipped for MiniLM reads which words
-the text probably holds, the attacker's own texts (here: records of *other* people, generated
-with another seed) give it starting points, and one-word edits are kept when the embedder's
-cosine to the target rises; every query is counted. No training, no GPU: at most 2,000 queries
-and 10 s a text on one CPU thread (2 s in the smoke run). `benchmarks/inversion_cpu.py` measures
-it on 200 held-out texts (see `benchmarks/RESULTS.md`).""",
+has on a CPU (`inversion.SentenceInverter`). First a word search: a keyword model shipped for
+MiniLM reads which words the text probably holds, the attacker's own texts (here: records of
+*other* people, generated with another seed) give it starting points, and one-word edits are kept
+when the embedder's cosine to the target rises. Then the built-in SmolLM2 writes the words it
+found into sentences (it can spell any word from its tokens), and the cosine, with the LM's
+fluency, picks one; every query is counted. No training, no GPU: at most 2,000 queries and 10 s a
+text on one CPU thread (2 s in the smoke run). `benchmarks/inversion_unseen.py` measures it on
+held-out real text of other genres and on records with unseen names (see
+`benchmarks/RESULTS.md`).""",
     ),
     (
         "code",
