@@ -10,6 +10,7 @@ Chrome on ``PATH`` / ``BROWSER_PATH``.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -76,6 +77,9 @@ window.addEventListener('load', function () {
     pre.textContent = JSON.stringify({plots: plots.length, traces: traces, points: points,
       canvases: gl, no_webgl: noWebgl, errors: window.__embedlensErrors, page: page});
     document.body.appendChild(pre);
+    if (window.parent !== window) {  // inside a narrow viewport's iframe: report upwards too
+      window.parent.postMessage({embedlensReport: pre.id, text: pre.textContent}, '*');
+    }
   }, 500);
 });
 </script>"""
@@ -127,8 +131,9 @@ def render_check(
     browser = _browser(chromium)
     source = Path(page)
     with tempfile.TemporaryDirectory(prefix="embedlens-render-") as tmp:
-        probe = _instrumented(source, Path(tmp), _REPORTER)
-        common = _chromium_args(browser, Path(tmp), width, height, budget_ms)
+        folder = Path(tmp)
+        probe, window = _viewport(_instrumented(source, folder, _REPORTER), folder, width, height)
+        common = _chromium_args(browser, folder, window, height, budget_ms)
         started = time.perf_counter()
         dom = subprocess.run(
             [*common, "--dump-dom", probe.as_uri()],
@@ -146,15 +151,19 @@ def render_check(
             for key, value in found.items():
                 setattr(report, key, value)
         report.seconds = seconds
-        shot = Path(screenshot) if screenshot is not None else Path(tmp) / "shot.png"
+        shot = Path(screenshot) if screenshot is not None else folder / "shot.png"
+        shown, _ = _viewport(source, folder, width, height)
         subprocess.run(
-            [*common, f"--screenshot={shot}", source.resolve().as_uri()],
+            [*common, f"--screenshot={shot}", shown.resolve().as_uri()],
             capture_output=True,
             timeout=timeout,
             check=False,
         )
         if shot.is_file():
             pixels = read_png(shot)
+            if window != width:  # the wrapper's window: keep the viewport alone
+                pixels = np.ascontiguousarray(pixels[:height, :width])
+                write_png(shot, pixels)
             report.pixels = pixels
             report.ink, report.colors = ink(pixels)
             report.screenshot = shot if screenshot is not None else None
@@ -183,6 +192,21 @@ def read_png(path: str | os.PathLike[str]) -> np.ndarray:
         return _decode_png(Path(path).read_bytes(), str(path))
     with Image.open(path) as image:
         return np.asarray(image.convert("RGB"))
+
+
+def write_png(path: str | os.PathLike[str], pixels: np.ndarray) -> None:
+    """Write an ``(h, w, 3)`` uint8 array as an 8-bit RGB PNG (no filter, zlib level 6)."""
+    rgb = np.ascontiguousarray(pixels[..., :3], dtype=np.uint8)
+    h, w = rgb.shape[:2]
+    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6))
+    Path(path).write_bytes(data + chunk(b"IEND", b""))
 
 
 def _decode_png(data: bytes, name: str) -> np.ndarray:
@@ -247,6 +271,9 @@ window.addEventListener('load', function () {
     pre.style.display = 'none';
     pre.textContent = JSON.stringify({result: value, errors: window.__embedlensErrors});
     document.body.appendChild(pre);
+    if (window.parent !== window) {  // inside a narrow viewport's iframe: report upwards too
+      window.parent.postMessage({embedlensReport: pre.id, text: pre.textContent}, '*');
+    }
   }
   function wait(tries) {
     if (!(window.embedlens && window.embedlens.ready)) {
@@ -282,10 +309,12 @@ def probe_page(
     browser = _browser(chromium)
     source = Path(page)
     with tempfile.TemporaryDirectory(prefix="embedlens-probe-") as tmp:
-        probe = _instrumented(source, Path(tmp), _PROBE.replace("PROBE_BODY", script))
+        folder = Path(tmp)
+        probe = _instrumented(source, folder, _PROBE.replace("PROBE_BODY", script))
+        probe, window = _viewport(probe, folder, width, height)
         dom = subprocess.run(
             [
-                *_chromium_args(browser, Path(tmp), width, height, budget_ms),
+                *_chromium_args(browser, folder, window, height, budget_ms),
                 "--dump-dom",
                 probe.as_uri(),
             ],
@@ -317,6 +346,33 @@ def _instrumented(source: Path, folder: Path, tail: str) -> Path:
     return probe
 
 
+#: headless Chromium makes no window narrower than this many CSS px
+MIN_WINDOW = 500
+
+# A phone-sized viewport: the page in an iframe of that size, inside a window of MIN_WINDOW px.
+# The page's media queries see the iframe's width. Reports posted from inside come up here.
+_NARROW = """<!doctype html><html><head><meta charset="utf-8"><style>
+html, body {{ margin: 0; background: #ffffff; }} iframe {{ border: 0; display: block; }}
+</style></head><body><iframe src="{src}" style="width: {width}px; height: {height}px"></iframe>
+<script>window.addEventListener('message', function (e) {{
+  if (!e.data || !e.data.embedlensReport) return;
+  var pre = document.createElement('pre');
+  pre.id = e.data.embedlensReport; pre.style.display = 'none'; pre.textContent = e.data.text;
+  document.body.appendChild(pre);
+}});</script></body></html>"""
+
+
+def _viewport(page: Path, folder: Path, width: int, height: int) -> tuple[Path, int]:
+    """What to load and how wide a window: ``page`` itself, or, for a viewport narrower than
+    :data:`MIN_WINDOW`, a wrapper showing it in an iframe of ``width`` x ``height``."""
+    if width >= MIN_WINDOW:
+        return page, width
+    wrapper = folder / "narrow-viewport.html"
+    src = html.escape(page.resolve().as_uri(), quote=True)
+    wrapper.write_text(_NARROW.format(src=src, width=width, height=height), encoding="utf-8")
+    return wrapper, MIN_WINDOW
+
+
 def _chromium_args(
     browser: str, folder: Path, width: int, height: int, budget_ms: int
 ) -> list[str]:
@@ -332,7 +388,5 @@ def _chromium_args(
 
 def _dom_report(dom: str, element_id: str) -> Any:
     """The JSON a page script left in ``<pre id=element_id>`` of the dumped DOM, or None."""
-    import html
-
     found = re.search(rf'<pre id="{element_id}"[^>]*>(.*?)</pre>', dom, re.S)
     return None if found is None else json.loads(html.unescape(found.group(1)))

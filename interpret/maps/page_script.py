@@ -40,13 +40,19 @@ main { flex: 1; display: flex; min-height: 0; }
   background: var(--panel); border: 1px solid var(--line); border-radius: 4px;
   box-shadow: 0 2px 6px rgba(0,0,0,0.2); white-space: pre-wrap; display: none; z-index: 5; }
 #tip b { display: block; margin-bottom: 2px; }
-aside { width: 380px; overflow-y: auto; border-left: 1px solid var(--line);
-  background: var(--panel); padding: 6px 10px; }
+aside { width: 380px; min-width: 0; overflow-y: auto; overflow-x: hidden;
+  border-left: 1px solid var(--line); background: var(--panel); padding: 6px 10px; }
+aside section[hidden] { display: none; }
 aside h2 { font-size: 13px; margin: 12px 0 4px; text-transform: uppercase; letter-spacing: .04em;
   color: var(--muted); }
-aside table { width: 100%; border-collapse: collapse; font-size: 12px; }
+aside table { width: 100%; border-collapse: collapse; font-size: 12px; table-layout: fixed; }
 aside td, aside th { text-align: left; vertical-align: top; padding: 2px 4px;
   border-bottom: 1px solid var(--line); }
+/* columns have set widths (the text takes the rest) and cells wrap anywhere (an e-mail
+   address, a long id), so no table is wider than the sidebar */
+aside td { overflow-wrap: break-word; hyphens: auto; }
+aside div { overflow-wrap: anywhere; }
+aside th { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 aside tr.row { cursor: pointer; }
 aside tr.row:hover { background: var(--line); }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px;
@@ -57,6 +63,14 @@ aside tr.row:hover { background: var(--line); }
 button { font: inherit; padding: 2px 8px; border: 1px solid var(--line); border-radius: 4px;
   background: var(--bg); color: var(--text); cursor: pointer; }
 .help { color: var(--muted); font-size: 12px; }
+@media (max-width: 720px) {
+  html, body { height: auto; }
+  #app { height: auto; min-height: 100vh; }
+  header input[type=search] { width: 100%; }
+  main { flex-direction: column; flex: none; }
+  #stage { flex: none; height: 65vh; min-height: 260px; }
+  aside { width: auto; overflow: visible; border-left: none; border-top: 1px solid var(--line); }
+}
 """
 
 SCRIPT = r"""
@@ -267,7 +281,9 @@ function overlays() {
     var boxes = [];
     ctx.font = '600 12px system-ui, sans-serif';
     D.clusters.items.forEach(function (c) {
-      var x = sx(c.u), y = sy(c.v), w = ctx.measureText(c.name).width + 6, h = 16;
+      var w = ctx.measureText(c.name).width + 6, h = 16;
+      // kept inside the canvas: a name near an edge slides in rather than being cut
+      var x = Math.max(w / 2, Math.min(canvas.width - w / 2, sx(c.u))), y = sy(c.v);
       var box = [x - w / 2, y - h / 2, x + w / 2, y + h / 2];
       var clash = boxes.some(function (b) { return box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3]; });
       if (clash) return;
@@ -360,9 +376,15 @@ function pointRows(tbody, rows, withRank) {
   });
 }
 function header(table, first) {
+  // widths: rank and point narrow, the label columns at most half the table, the text the rest
   var thead = table.querySelector('thead'); clear(thead);
-  var tr = el('tr'); first.forEach(function (h) { tr.appendChild(el('th', h)); });
-  columns.forEach(function (c) { tr.appendChild(el('th', c.name)); });
+  var tr = el('tr'), share = columns.length ? Math.min(18, 48 / columns.length) : 0;
+  first.forEach(function (h) {
+    var th = el('th', h); th.style.width = h === 'rank' ? '2.8em' : '4.6em'; tr.appendChild(th);
+  });
+  columns.forEach(function (c) {
+    var th = el('th', c.name); th.title = c.name; th.style.width = share + '%'; tr.appendChild(th);
+  });
   tr.appendChild(el('th', 'text')); thead.appendChild(tr);
 }
 function click(i) {
@@ -379,6 +401,7 @@ function click(i) {
   var table = document.getElementById('neighbors');
   header(table, ['rank', 'point']);
   pointRows(table.querySelector('tbody'), state.neighbors, true);
+  reveal('sec-point');
   document.getElementById('neighbors-note').textContent = neighbors
     ? state.neighbors.length + ' nearest neighbours in the original space (' + D.neighbors.metric + ', ' + (D.neighbors.exact ? 'exact' : 'approximate') + ')'
     : 'neighbours were not exported';
@@ -389,10 +412,18 @@ function showSelection(list) {
   var table = document.getElementById('selection');
   header(table, ['point']);
   pointRows(table.querySelector('tbody'), list.slice(0, 300), false);
+  if (list.length) reveal('sec-selection');
   document.getElementById('selection-note').textContent = list.length
     ? list.length.toLocaleString() + ' points selected' + (list.length > 300 ? ' (first 300 listed)' : '')
     : 'shift + drag on the map to select a box of points';
   redraw();
+}
+function reveal(id) {
+  // scroll the sidebar to a section that just changed (wide screens, where it scrolls by
+  // itself); on a narrow screen the page stays where the reader has it, on the map
+  var aside = document.querySelector('aside'), section = document.getElementById(id);
+  if (!section || getComputedStyle(aside).overflowY === 'visible') return;
+  aside.scrollTop += section.getBoundingClientRect().top - aside.getBoundingClientRect().top;
 }
 function csvCell(v) {
   // quoted, quotes doubled; a cell a spreadsheet would run as a formula gets a leading '
@@ -438,9 +469,11 @@ function filters() {
   });
 }
 function decodedPanels() {
+  // a section with nothing to show is hidden, not left as an empty heading
   var box = document.getElementById('clusters'); clear(box);
-  if (!D.clusters) { box.appendChild(el('div', 'no clusters in this map', 'note')); }
-  else D.clusters.items.forEach(function (c) {
+  document.getElementById('sec-clusters').hidden = !D.clusters;
+  document.getElementById('sec-cells').hidden = !(D.decode || D.cells);
+  if (D.clusters) D.clusters.items.forEach(function (c) {
     var d = el('div'); d.className = 'cluster';
     var h = el('div', c.name + ' (' + c.size.toLocaleString() + ')'); h.style.fontWeight = '600'; d.appendChild(h);
     if (c.inverted !== undefined && c.inverted !== null) d.appendChild(el('div', 'decoded centroid: ' + c.inverted, 'decoded'));
@@ -622,18 +655,18 @@ BODY = """
 <main>
   <div id="stage"><canvas id="map"></canvas><div id="tip"></div></div>
   <aside>
-    <h2>Search results</h2><div id="results-note" class="note"></div>
-    <table id="results"><thead></thead><tbody></tbody></table>
-    <h2>Clicked point</h2><div id="point"></div>
+    <section id="sec-results"><h2>Search results</h2><div id="results-note" class="note"></div>
+    <table id="results"><thead></thead><tbody></tbody></table></section>
+    <section id="sec-point"><h2>Clicked point</h2><div id="point"></div>
     <div id="neighbors-note" class="note"></div>
-    <table id="neighbors"><thead></thead><tbody></tbody></table>
-    <h2>Selection</h2><div id="selection-note" class="note"></div>
+    <table id="neighbors"><thead></thead><tbody></tbody></table></section>
+    <section id="sec-selection"><h2>Selection</h2><div id="selection-note" class="note"></div>
     <button id="download">download selection as CSV</button>
-    <table id="selection"><thead></thead><tbody></tbody></table>
-    <h2>Filter</h2><div id="filters" class="filters"></div>
-    <h2>Clusters</h2><div id="clusters"></div>
-    <h2>Decoded empty regions</h2><div id="cells"></div>
-    <h2>About this page</h2><div id="about"></div>
+    <table id="selection"><thead></thead><tbody></tbody></table></section>
+    <section id="sec-filters"><h2>Filter</h2><div id="filters" class="filters"></div></section>
+    <section id="sec-clusters"><h2>Clusters</h2><div id="clusters"></div></section>
+    <section id="sec-cells"><h2>Decoded empty regions</h2><div id="cells"></div></section>
+    <section id="sec-about"><h2>About this page</h2><div id="about"></div></section>
   </aside>
 </main>
 </div>

@@ -13,6 +13,7 @@ import pytest
 
 from interpret.maps import EmbeddingMap, compare_maps
 from interpret.maps.browser import render_check
+from interpret.maps.palette import palette
 
 pytestmark = [
     pytest.mark.slow,
@@ -22,8 +23,8 @@ pytestmark = [
     ),
 ]
 
-ORANGE = np.array([0xE6, 0x9F, 0x00])  # the palette's first colour (Okabe & Ito)
-BLUE = np.array([0x56, 0xB4, 0xE9])  # its second
+# the palette's first two colours (Okabe & Ito's sky blue and reddish purple)
+FIRST, SECOND = (np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)]) for c in palette(2))
 
 
 def near(pixels, color, tol=40):
@@ -42,7 +43,7 @@ def test_exported_map_renders_its_points(tmp_path):
     assert not report.no_webgl and report.canvases > 0
     assert report.ok and report.ink > 0.01
     # both categories were painted, in their own colours (WebGL points, not just axes)
-    assert near(report.pixels, ORANGE) > 500 and near(report.pixels, BLUE) > 500
+    assert near(report.pixels, FIRST) > 500 and near(report.pixels, SECOND) > 500
 
 
 def test_linked_comparison_page_renders(tmp_path):

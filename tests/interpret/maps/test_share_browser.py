@@ -251,3 +251,63 @@ def test_selection_downloads_as_csv_that_spreadsheets_do_not_run(tmp_path):
     assert table[1] == ["0", "#0", "'@a", '\'=HYPERLINK("http://x", "click")']
     assert table[2][3] == "'-2+3" and table[3][3] == 'say "hi", then leave'
     assert table[4] == ["7", "#7", "b", "text 4"]
+
+
+# --------------------------------------------------------------------------- layout (issue 27)
+
+LAYOUT = """{
+  aside: (function (a) { return {scroll: a.scrollWidth, client: a.clientWidth,
+    right: a.getBoundingClientRect().right, top: a.getBoundingClientRect().top}; })(
+    document.querySelector('aside')),
+  cellsRight: Math.max.apply(null, Array.from(document.querySelectorAll('aside td, aside th'))
+    .map(function (td) { return td.getBoundingClientRect().right; }).concat([0])),
+  map: (function (r) { return {width: r.width, height: r.height, bottom: r.bottom}; })(
+    document.getElementById('map').getBoundingClientRect()),
+  selectionTop: document.getElementById('sec-selection').getBoundingClientRect().top,
+  viewport: window.innerWidth + 'x' + window.innerHeight,
+  hidden: Array.from(document.querySelectorAll('aside section')).filter(function (s) {
+    return s.hidden; }).map(function (s) { return s.id; })
+}"""
+
+
+def test_sidebar_text_wraps_and_a_new_selection_comes_into_view(page):
+    """Long texts wrap inside the sidebar; a selection made below 90 search results is shown."""
+    path, _ = page
+    script = (
+        "embedlens.search('the').then(function () { embedlens.select([3, 50, 60]); return "
+        + later(LAYOUT)
+        + "; })"
+    )
+    result, errors = probe_page(path, script, width=1400, height=800)
+    assert errors == []
+    aside = result["aside"]
+    assert aside["scroll"] <= aside["client"]  # nothing wider than the sidebar
+    assert result["cellsRight"] <= aside["right"] + 0.5
+    # the selection's section is at the top of the sidebar's view, not under the results
+    assert aside["top"] - 1 <= result["selectionTop"] <= aside["top"] + 50
+
+
+def test_empty_sections_are_hidden(page, tmp_path, blobs):
+    path, _ = page
+    decoded, errors = probe_page(path, later(LAYOUT))
+    assert errors == [] and decoded["hidden"] == []  # clusters and decoded regions to show
+    X, texts, labels = blobs
+    plain = EmbeddingMap("pca").fit(X, texts=texts, labels=labels).export_html(tmp_path / "p.html")
+    result, errors = probe_page(plain, later(LAYOUT))
+    assert errors == [] and sorted(result["hidden"]) == ["sec-cells", "sec-clusters"]
+
+
+def test_on_a_phone_the_map_comes_first(page, tmp_path):
+    """At 400 px the map spans the width above the sidebar, not a strip beside it."""
+    path, _ = page
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in (
+        path.read_text(encoding="utf-8")
+    )
+    result, errors = probe_page(path, later(LAYOUT), width=400, height=800)
+    assert errors == [] and result["viewport"] == "400x800"
+    assert result["map"]["width"] == 400 and result["map"]["height"] >= 250
+    assert result["aside"]["top"] >= result["map"]["bottom"] - 1  # below the map
+    assert result["aside"]["scroll"] <= result["aside"]["client"]
+    shot = tmp_path / "phone.png"
+    report = render_check(path, screenshot=shot, width=400, height=800)
+    assert report.ok and report.pixels.shape[:2] == (800, 400)
