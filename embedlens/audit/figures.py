@@ -7,9 +7,14 @@ import html
 import textwrap
 from typing import Any, Protocol
 
-from embedlens.audit.defenses import pareto_front
-
-__all__ = ["AuditNumbers", "attributes_figure", "leakage_figure", "map_figure", "tradeoff_figure"]
+__all__ = [
+    "AuditNumbers",
+    "attributes_figure",
+    "leakage_figure",
+    "map_figure",
+    "plot",
+    "tradeoff_figure",
+]
 
 
 class AuditNumbers(Protocol):
@@ -41,12 +46,56 @@ def _plotly_text(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
-    """Retrieval recall@10 against leakage for every defense, the Pareto front marked.
+def _pct_axis(title: str) -> dict[str, Any]:
+    return {"title": title, "tickformat": ".0%", "rangemode": "tozero"}
 
-    Each defense kind is one curve starting at the undefended point; filled markers are the
-    adaptive attacker (trained on defended vectors), hollow ones the non-adaptive attacker.
-    The Pareto front (adaptive leakage, utility) is the dashed line.
+
+def _error(values: list[float], cis: list[Any]) -> dict[str, Any] | None:
+    """Plotly error bars from intervals (None when any is missing)."""
+    if not cis or any(ci is None for ci in cis):
+        return None
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [ci[1] - v for ci, v in zip(cis, values, strict=True)],
+        "arrayminus": [v - ci[0] for ci, v in zip(cis, values, strict=True)],
+        "thickness": 1,
+    }
+
+
+_PLACES = (
+    "top center",
+    "bottom center",
+    "middle right",
+    "middle left",
+    "top right",
+    "top left",
+    "bottom right",
+    "bottom left",
+)
+
+
+def _label_place(d: dict[str, Any], defs: list[dict[str, Any]]) -> str:
+    """Where a point's label goes: each point close to earlier ones (within 2 points on both
+    axes, "none" first) takes the next free place around its marker."""
+    ordered = sorted(defs, key=lambda x: x["name"] != "none")
+    x, y = d["leakage_score"], d["utility"]["recall@10"]
+    near = 0
+    for other in ordered:
+        if other is d:
+            break
+        if abs(other["leakage_score"] - x) < 0.02 and abs(other["utility"]["recall@10"] - y) < 0.02:
+            near += 1
+    return _PLACES[near % len(_PLACES)]
+
+
+def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
+    """Retrieval recall@10 against the strongest attack's leakage, one labelled point per
+    defense, "none" marked, both on % axes with their 95% intervals.
+
+    A filled marker is a defense separably lower than none by the ranking rule; a hollow one
+    is not separable (or not measured by every attack). The dashed lines are none's leakage and
+    90% of its recall@10 (what a recommended defense must keep). ``family`` keeps one kind.
     """
     import plotly.graph_objects as go
 
@@ -59,117 +108,181 @@ def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
             )
     base = next((d for d in defs if d["name"] == "none"), None)
     fig = go.Figure()
-    for kind in [k for k in _FAMILY_ORDER if any(d["kind"] == k for d in defs)]:
+    order = [k for k in _FAMILY_ORDER if any(d["kind"] == k for d in defs)]
+    for kind in order:
         if family is not None and kind != family:
             continue
-        members = [d for d in defs if d["kind"] == kind]
-        members.sort(key=lambda d: d["strength"] if d["strength"] is not None else 0.0)
-        if kind == "truncate":
-            members.reverse()  # from most dimensions kept to fewest
-        line = ([base] if base is not None else []) + members
+        members = sorted(
+            (d for d in defs if d["kind"] == kind),
+            key=lambda d: d["strength"] if d["strength"] is not None else 0.0,
+        )
+        if not members:
+            continue
+        x = [d["leakage_score"] for d in members]
+        y = [d["utility"]["recall@10"] for d in members]
+        lower = [(d.get("vs_none") or {}).get("verdict") == "lower" for d in members]
         fig.add_trace(
             go.Scatter(
-                x=[d["leakage_score"] for d in line],
-                y=[d["utility"]["recall@10"] for d in line],
-                mode="lines+markers",
+                x=x,
+                y=y,
+                mode="markers+text",
                 name=kind,
-                legendgroup=kind,
-                text=[_plotly_text(d["name"]) for d in line],
-                hovertemplate="%{text}<br>leakage %{x:.3f}<br>recall@10 %{y:.3f}<extra></extra>",
+                text=[_plotly_text(d["name"]) for d in members],
+                textposition=[_label_place(d, defs) for d in members],
+                marker={
+                    "size": 11,
+                    "symbol": ["circle" if lo else "circle-open" for lo in lower],
+                    "line": {"width": 2},
+                },
+                error_x=_error(x, [d.get("leakage_ci") for d in members]),
+                customdata=["lower than none" if lo else "not separable from none" for lo in lower],
+                hovertemplate="%{text}: leakage %{x:.1%}, recall@10 %{y:.1%}<br>"
+                "%{customdata}<extra></extra>",
             )
         )
-        hollow = [d for d in line if d.get("leakage_score_non_adaptive") is not None]
+    if base is not None:
+        bx, by = base["leakage_score"], base["utility"]["recall@10"]
         fig.add_trace(
             go.Scatter(
-                x=[d["leakage_score_non_adaptive"] for d in hollow],
-                y=[d["utility"]["recall@10"] for d in hollow],
-                mode="markers",
-                marker={"symbol": "circle-open", "size": 9},
-                name=f"{kind} (non-adaptive)",
-                legendgroup=kind,
-                text=[_plotly_text(d["name"]) for d in hollow],
-                hovertemplate="%{text} non-adaptive<br>leakage %{x:.3f}<extra></extra>",
+                x=[bx],
+                y=[by],
+                mode="markers+text",
+                name="none (no defense)",
+                text=["none"],
+                textposition=_label_place(base, defs),
+                marker={"size": 14, "symbol": "x", "color": "black"},
+                error_x=_error([bx], [base.get("leakage_ci")]),
+                hovertemplate="no defense: leakage %{x:.1%}, recall@10 %{y:.1%}<extra></extra>",
             )
         )
-    shown = [d for d in defs if family is None or d["kind"] in (family, "none")]
-    front = pareto_front([(d["leakage_score"], d["utility"]["recall@10"]) for d in shown])
-    ordered = sorted((shown[i] for i in front), key=lambda d: d["leakage_score"])
-    fig.add_trace(
-        go.Scatter(
-            x=[d["leakage_score"] for d in ordered],
-            y=[d["utility"]["recall@10"] for d in ordered],
-            mode="lines+markers",
-            line={"dash": "dash", "color": "black", "width": 1},
-            marker={"symbol": "star", "size": 12, "color": "gold", "line": {"width": 1}},
-            name="Pareto front",
-            text=[_plotly_text(d["name"]) for d in ordered],
-            hovertemplate="Pareto: %{text}<extra></extra>",
+        fig.add_vline(x=bx, line={"dash": "dash", "color": "grey", "width": 1})
+        fig.add_hline(
+            y=0.9 * by,
+            line={"dash": "dot", "color": "grey", "width": 1},
+            annotation_text="90% of the clean recall@10",
+            annotation_position="bottom left",
         )
-    )
     fig.update_layout(
-        title="Retrieval utility vs leakage per defense (up and left is better)",
-        xaxis_title="leakage: facts recovered by the strongest attack",
-        yaxis_title="retrieval recall@10",
-        yaxis_range=[-0.02, 1.02],
+        title="Retrieval against leakage per defense (up and left is better)",
+        xaxis=_pct_axis("leakage: facts recovered by the strongest attack (95% CI)"),
+        yaxis={**_pct_axis("retrieval recall@10"), "range": [-0.02, 1.08]},
         template="plotly_white",
-        height=480,
+        height=520,
+        legend={"orientation": "h", "y": -0.2},
     )
     return fig
 
 
 def leakage_figure(result: AuditNumbers) -> Any:
-    """Recovery rate per PII field, one bar group per attack that ran, with intervals."""
-    bars = []
+    """Recovery rate per fact and attack that ran (its coverage in the legend), with 95%
+    intervals, and the prior (a guess without the vectors) as a black bar on each fact."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fields: list[str] = []
     for name, att in result.attacks.items():
         if att.get("status") != "ran" or not att.get("fields"):
             continue
         names = list(att["fields"])
+        fields.extend(f for f in names if f not in fields)
         rates = [att["fields"][k]["rate"] for k in names]
-        shown = [_plotly_text(str(k)) for k in names]
-        bar: dict[str, Any] = {"x": shown, "y": rates, "name": _plotly_text(name)}
-        cis = [att["fields"][k].get("ci") for k in names]
-        if all(ci is not None for ci in cis):
-            bar["error_y"] = {
-                "type": "data",
-                "symmetric": False,
-                "array": [ci[1] - r for ci, r in zip(cis, rates, strict=True)],  # type: ignore[index]
-                "arrayminus": [r - ci[0] for ci, r in zip(cis, rates, strict=True)],  # type: ignore[index]
-            }
-        bars.append(bar)
-    title = "Share of each private fact recovered from the vectors (95% bootstrap CI)"
-    return _bar_groups(bars, title, "recovery rate", 420)
+        fig.add_trace(
+            go.Bar(
+                x=[_plotly_text(k) for k in names],
+                y=rates,
+                name=_plotly_text(
+                    f"{name} ({att.get('n_attacked')} of {att.get('n_records')} records)"
+                ),
+                error_y=_error(rates, [att["fields"][k].get("ci") for k in names]),
+                customdata=[
+                    f"{att['fields'][k].get('recovered')} of {att['fields'][k].get('total')}"
+                    for k in names
+                ],
+                hovertemplate="%{x}: %{y:.1%} (%{customdata})<extra></extra>",
+            )
+        )
+    prior = result.summary.get("prior_fields") or {}
+    shown = [f for f in fields if f in prior]
+    if shown:
+        fig.add_trace(
+            go.Scatter(
+                x=[_plotly_text(f) for f in shown],
+                y=[prior[f] for f in shown],
+                mode="markers",
+                name="prior: a guess without the vectors",
+                marker={
+                    "symbol": "line-ew-open",
+                    "size": 28,
+                    "line": {"width": 3, "color": "black"},
+                },
+                hovertemplate="%{x}: prior %{y:.1%}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="group",
+        title="Share of each private fact recovered from the vectors (95% CI)",
+        yaxis={**_pct_axis("records whose fact was recovered"), "range": [0, 1.05]},
+        template="plotly_white",
+        height=440,
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
 
 
 def attributes_figure(result: AuditNumbers) -> Any:
-    """Probe accuracy per sensitive attribute next to the majority baseline."""
-    rows = {k: v for k, v in result.attributes.items() if "accuracy" in v}
-    bars = [
-        {
-            "x": [_plotly_text(str(k)) for k in rows],
-            "y": [r[key] for r in rows.values()],
-            "name": name,
-        }
-        for key, name in (("accuracy", "linear probe"), ("baseline", "majority baseline"))
-    ]
-    return _bar_groups(bars, "Attribute inference from the vectors", "accuracy (5-fold)", 380)
-
-
-def _bar_groups(bars: list[dict[str, Any]], title: str, yaxis_title: str, height: int) -> Any:
-    """Bars (``go.Bar`` keywords) side by side in groups, on a 0-1 axis."""
+    """Probe accuracy per sensitive attribute (95% CI) next to the majority baseline."""
     import plotly.graph_objects as go
 
+    rows = {k: v for k, v in result.attributes.items() if "accuracy" in v}
+    x = [_plotly_text(str(k)) for k in rows]
+    acc = [r["accuracy"] for r in rows.values()]
     fig = go.Figure()
-    for bar in bars:
-        fig.add_trace(go.Bar(**bar))
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=acc,
+            name="linear probe",
+            error_y=_error(acc, [r.get("ci") for r in rows.values()]),
+        )
+    )
+    fig.add_trace(go.Bar(x=x, y=[r["baseline"] for r in rows.values()], name="majority baseline"))
     fig.update_layout(
         barmode="group",
-        title=title,
-        yaxis_title=yaxis_title,
-        yaxis_range=[0, 1],
+        title="Attribute inference from the vectors (5-fold, 95% CI)",
+        yaxis={**_pct_axis("accuracy"), "range": [0, 1.05]},
         template="plotly_white",
-        height=height,
+        height=380,
+        legend={"orientation": "h", "y": -0.15},
     )
     return fig
+
+
+def go_copy(fig: Any) -> Any:
+    """A copy of a plotly figure (the caller's stays as it was)."""
+    import plotly.graph_objects as go
+
+    return go.Figure(fig)
+
+
+def plot(fig: Any, div_id: str) -> str:
+    """A figure as an HTML fragment (plotly.js is inlined once by the page), in a
+    ``<figure>`` that print keeps on one page; the toolbar shows on hover only."""
+    import plotly.io as pio
+
+    title = fig.layout.title.text or ""
+    fig = go_copy(fig)
+    # the title becomes the caption: HTML wraps it on a narrow screen, where plotly cuts it
+    fig.update_layout(title=None, margin={"t": 24, "l": 56, "r": 16})
+    body = pio.to_html(
+        fig,
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True, "displayModeBar": "hover"},
+        default_width="100%",
+    )
+    caption = f"<figcaption>{html.escape(title)}</figcaption>" if title else ""
+    return f'<figure class="plot">{caption}{body}</figure>'
 
 
 def has_map(result: AuditNumbers) -> bool:

@@ -109,10 +109,39 @@ def glossary(r: Any) -> str:
 
 
 def limitations(r: Any) -> str:
+    """Coverage and sample sizes first, then what the attacker could have had and did not."""
     items = []
     for name, a in r.attacks.items():
         if a.get("status") != "ran":
             items.append(f"<li><b>{_e(name)}</b> did not run ({_e(a.get('reason'))}).</li>")
+        elif a.get("n_attacked", 0) < a.get("n_records", 0):
+            items.append(
+                f"<li><b>Coverage.</b> The {_e(name)} attack decoded {a['n_attacked']} of the "
+                f"{a['n_records']} records within its share of the budget; its rates are over "
+                f"those {a['n_attacked']}, and their intervals are as wide as that sample "
+                "makes them.</li>"
+            )
+    for name, smp in (r.config.get("defense_sample") or {}).items():
+        met = ", ".join(smp["defenses"]) or "no defense"
+        items.append(
+            f"<li><b>Defense sample.</b> The {_e(name)} attack met {_e(met)} on "
+            f"{smp['records']} records ({'at least' if smp['records'] >= smp['minimum'] else 'fewer than'} "
+            f"the {smp['minimum']} aimed at; {_e(smp['why'])}); the other defenses were "
+            "measured by the cheaper attacks only, and none of them can be named the best "
+            "defense. A larger --budget buys more.</li>"
+        )
+    probed = [(a, v) for a, v in r.attributes.items() if "accuracy" in v]
+    if probed:
+        items.append(
+            "<li><b>Probe samples.</b> "
+            + "; ".join(f"{_e(a)}: {v['n']} records, {v['classes']} classes" for a, v in probed)
+            + " (5 folds).</li>"
+        )
+    items.append(
+        f"<li><b>Retrieval</b> is measured with {r.utility.get('n', 'n/a')} queries built from "
+        f"{_e(r.utility.get('queries', 'parts of each record'))}; every interval is a 95% "
+        f"percentile bootstrap over records ({r.config.get('bootstrap', 'n/a')} rounds).</li>"
+    )
     if not r.config["corpus"].get("fields"):
         items.append(
             "<li>The corpus has no ground-truth fields: facts are spaCy's named entities of "
@@ -123,81 +152,102 @@ def limitations(r: Any) -> str:
         f"{_e(r.config['attacker']['source'])}; an attacker with records closer to the victims' "
         "(or more of them) recovers more.</li>"
     )
-    items.append(
-        "<li>Expensive attacks meet each defense on a sample of records only; their rates "
-        "there carry wide intervals.</li>"
-    )
     items.append(f"<li>{_e(STRONGER_ATTACKER)}</li>")
     return "<ul>" + "".join(items) + "</ul>"
 
 
+def _leak_words(s: dict[str, Any], attributes: dict[str, Any]) -> str:
+    """What set the rating, in a client's words: 'the condition of almost every person'."""
+    parts = []
+    for item in s.get("set_by", []):
+        if item["kind"] == "attribute":
+            row = attributes[item["attribute"]]
+            parts.append(
+                f"the {item['attribute'].replace('_', ' ')} of {row.get('correct')} of "
+                f"{row.get('n')} people"
+            )
+        else:
+            v = s["top_fields"][item["field"]]
+            parts.append(
+                f"the {item['field'].replace('_', ' ')} of {v.get('recovered')} of "
+                f"{v.get('total')} people attacked"
+            )
+    return " and ".join(parts)
+
+
 def recommendations(r: Any) -> str:
+    """Three actions, ranked, in the client's words, each tied to what the audit measured."""
     s = r.summary
     out: list[str] = []
-    risk = s.get("risk")
     if s.get("status") == "inconclusive":
         out.append(
-            "<li><b>Re-run the audit</b> with the attacks that did not run fixed (see the "
-            "limits): until then its verdict is no all-clear.</li>"
+            "<b>Finish the audit before relying on it.</b> Some attacks did not run (see the "
+            "limits); until they do, its verdict is no all-clear."
         )
-    top = s.get("top_fields", {})
-    leaked = [f for f, v in top.items() if v["rate"] - (v.get("prior") or 0.0) > 0.02]
-    if leaked:
+    what = _leak_words(s, r.attributes)
+    if s.get("risk_found") in ("high", "moderate") and what:
         out.append(
-            "<li>Treat the stored vectors as the texts themselves: they give away "
-            + ", ".join(_e(f.replace("_", " ")) for f in leaked)
-            + ". Keep them under the same access control, retention and breach duties.</li>"
+            "<b>Protect the stored vectors as you protect the records.</b> Anyone who obtains "
+            f"them can learn {_e(what)}: keep them under the same access control, encryption, "
+            "retention limits and breach-notification duties as the texts, and do not share "
+            "them with a vendor you would not show the records to."
         )
-    clean = r.utility.get("recall@10")
-    by_kind: dict[str, list[dict[str, Any]]] = {}
-    for d in r.defenses:
-        if d["name"] != "none" and d.get("leakage_score") is not None:
-            by_kind.setdefault(d["kind"], []).append(d)
-    base = next((d for d in r.defenses if d["name"] == "none"), None)
-    base_leak = None if base is None else base.get("leakage_score")
-    for kind, ds in by_kind.items():
-        best = min(ds, key=lambda d: d["leakage_score"])
-        cost = None if not clean else best["utility"]["recall@10"] - float(clean)
-        line = (
-            f"<li><b>{_e(best['name'])}</b>: leakage {_pct(best['leakage_score'])}"
-            + (f" (undefended {_pct(base_leak)})" if base_leak is not None else "")
-            + f", recall@10 {_pct(best['utility']['recall@10'])}"
-            + (f" ({100 * cost:+.1f} points)" if cost is not None else "")
-        )
-        if kind == "leace":
-            attr = best["name"].partition(":")[2]
-            raised = {a: v for a, v in best.get("side_effects", {}).items() if v > 0.02}
-            line += (
-                f". LEACE needs the sensitive labels ({_e(attr)}) of the stored records and "
-                f"protects only that attribute, not names or other facts"
-                + (
-                    "; here it raised "
-                    + ", ".join(f"{_e(a)} by {100 * v:.1f} points" for a, v in raised.items())
-                    if raised
-                    else ""
-                )
-            )
-        elif kind == "noise":
-            line += ". Noise needs nothing but a strength; it costs retrieval as it protects"
-        elif kind == "truncate":
-            line += ". Truncation keeps the first dimensions only; it protects little"
-        elif kind in ("int8", "binary"):
-            line += ". Quantization saves space; it is no privacy defense on its own"
-        out.append(line + ".</li>")
     best = s.get("best_defense")
     if best:
+        extra = ""
+        if best["name"].startswith("leace:"):
+            attr = best["name"].partition(":")[2]
+            extra = (
+                f" It removes only what a linear model reads of the {_e(attr)}, needs that label "
+                "for the records it is fitted on, and leaves names and other facts where they "
+                "were."
+            )
         out.append(
-            f"<li>Of the defenses measured, <b>{_e(best['name'])}</b> leaks least while keeping "
-            "90% of the clean recall@10.</li>"
+            f"<b>Apply {_e(best['name'])} before vectors are stored.</b> It lowered what the "
+            f"strongest attack recovers from {_pct(best['undefended'])} to "
+            f"{_pct(best['leakage'])} of the facts on the same {best['n']} records, and "
+            f"retrieval still finds {_pct(best['recall@10'])} of the records in the top 10." + extra
         )
     elif r.defenses:
         out.append(
-            "<li>No defense measured keeps 90% of the clean recall@10 while being measured "
-            "against every attack: weigh the table above, or restrict access instead.</li>"
+            "<b>Do not count on the defenses tested.</b> "
+            + _e((s.get("no_best_defense") or "none was shown to help").capitalize())
+            + ": noise, quantization and truncation at strengths that keep retrieval did not "
+            "measurably lower what the attacks recover. Restrict who can read the vectors "
+            "instead."
         )
-    if risk in ("low",) and s.get("status") == "complete":
+    ident = [
+        f
+        for f in ("full_name", "last_name", "email", "phone", "address", "dob")
+        if (s.get("top_fields", {}).get(f) or {}).get("recovered")
+    ]
+    if ident:
         out.append(
-            "<li>Risk is low against these attacks within this budget; it is a lower bound, "
-            "not a proof of safety (see the limitations).</li>"
+            "<b>Keep identifying details out of the text you embed.</b> The attacks recovered "
+            + ", ".join(_e(f.replace("_", " ")) for f in ident)
+            + " from the vectors: replace names, e-mail addresses, phone numbers and addresses "
+            "with placeholders before embedding, where search does not need them."
         )
-    return "<ul>" + "".join(out) + "</ul>"
+    small = [
+        n
+        for n, a in r.attacks.items()
+        if a.get("status") == "ran" and a.get("n_attacked", 0) < a.get("n_records", 0)
+    ]
+    out.append(
+        "<b>Re-run the audit with a larger budget</b> before the next release"
+        + (
+            f": the {_e(', '.join(small))} attack covered only part of the records, so its "
+            "rates are lower bounds with wide intervals."
+            if small
+            else ", and after any change of model or of the texts you embed."
+        )
+    )
+    if s.get("risk") == "low" and s.get("status") == "complete":
+        out.append(
+            "<b>Keep the rating in proportion.</b> Risk is low against these attacks within "
+            "this budget; it is a lower bound, not a proof of safety."
+        )
+    return (
+        '<p class="muted">Ranked: the first matters most. Each follows from a number above.</p>'
+        "<ol>" + "".join(f"<li>{x}</li>" for x in out[:3]) + "</ol>"
+    )

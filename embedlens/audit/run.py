@@ -146,14 +146,14 @@ def audit(
         parse_attacks,
         parse_budget,
     )
-    from embedlens.audit.defenses import parse_defenses, recall_at
+    from embedlens.audit.defended import DEFENSE_SHARE, run_defenses, utility_of
+    from embedlens.audit.defenses import parse_defenses
     from embedlens.audit.result import AuditResult
     from embedlens.audit.stages import (
-        DEFENSE_SHARE,
         attribute_inference,
         map_records,
+        probe_outcomes,
         run_attacks,
-        run_defenses,
     )
     from embedlens.audit.summary import summarize
     from embedlens.embedders import load_embedder
@@ -207,9 +207,12 @@ def audit(
         timings["embed"] = time.perf_counter() - t
         say(f"embedded with {emb.name} (dim {dim}) in {timings['embed']:.1f}s")
 
-        utility = {**recall_at(Q, X, targets=targets), "queries": recipe, "n": len(targets)}
+        utility = {**utility_of(Q, X, targets, bootstrap, seed), "queries": recipe}
         t = time.perf_counter()
-        attributes = attribute_inference(X, victims.labels, seed=seed)
+        clean_probes = probe_outcomes(X, victims.labels, seed=seed)
+        attributes = attribute_inference(
+            X, victims.labels, seed=seed, n_bootstrap=bootstrap, outcomes=clean_probes
+        )
         timings["attributes"] = time.perf_counter() - t
 
         ctx = AttackContext(
@@ -228,7 +231,7 @@ def audit(
         timings["attacks"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        defense_results = run_defenses(
+        defense_results, defense_sample = run_defenses(
             dspecs,
             adaptive_specs,
             ctx,
@@ -241,6 +244,8 @@ def audit(
             say,
             attacks=attack_results,
             plan=plan,
+            bootstrap=bootstrap,
+            clean_probes=clean_probes,
         )
         timings["defenses"] = time.perf_counter() - t
 
@@ -268,6 +273,7 @@ def audit(
         "attacks": [s.name for s in specs],
         "defenses": [d.name for d in dspecs],
         "defense_attacks": [s.name for s in adaptive_specs],
+        "defense_sample": defense_sample,
         "budget": plan.to_dict() | {"text": plan.text},
         "engine": getattr(eng, "name", type(eng).__name__),
         "seed": seed,
@@ -277,7 +283,13 @@ def audit(
         "machine": _machine(device),
     }
     summary = summarize(
-        attack_results, attributes, utility, defense_results, plan, _prior(victims, own)
+        attack_results,
+        attributes,
+        utility,
+        defense_results,
+        plan,
+        _prior(victims, own),
+        attacker_records=len(own),
     )
     say(f"done in {timings['total']:.0f}s: status {summary['status']}, risk {summary['risk']}")
     return AuditResult(

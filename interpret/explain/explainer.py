@@ -66,8 +66,10 @@ __all__ = [
 TEACHER_FILE = "teacher.jsonl"
 READINGS_FILE = "readings.jsonl"
 
-#: a named reader's options unless told otherwise: a short search, about a second a vector
-READER_DEFAULTS: dict[str, dict[str, Any]] = {"search": {"max_queries": 300, "max_seconds": 1.5}}
+#: a named reader's options unless told otherwise: a short search bounded by its queries, not by
+#: a clock, so a vector reads the same on any machine and load (about a second a vector on a
+#: quiet 2-core CPU)
+READER_DEFAULTS: dict[str, dict[str, Any]] = {"search": {"max_queries": 300, "max_seconds": None}}
 
 Finetune = Literal["projector", "lora"]
 _READING = Task("reading", ("the reader's words",), source="text")
@@ -110,8 +112,9 @@ class Explainer(ExplainerCore):
         vectors, no training), or an object with ``invert(X) -> list[str]``. The LM then starts
         from the words the vector is closest to, and the projector learns what they miss.
     reader_options
-        Keyword arguments of a named reader (default for ``"search"``: 300 queries and 1.5 s a
-        vector).
+        Keyword arguments of a named reader (default for ``"search"``: 300 queries a vector
+        and no time limit, so the same vector gives the same words on any machine and load;
+        ``max_seconds`` bounds it by the clock instead).
     device, dtype
         Where the LM runs and its weights' dtype (``None``: auto device, float32).
 

@@ -206,6 +206,7 @@ class ExplainerCore(SoftPrefixModel):
         best_of: int = 1,
         with_reading: bool = False,
         readings: Sequence[str] | None = None,
+        whole: bool = True,
         batch_size: int = 32,
         progress: bool | None = None,
         **generate_kwargs: Any,
@@ -239,6 +240,11 @@ class ExplainerCore(SoftPrefixModel):
         readings
             The reader's words for each row, when you already have them (an explainer with a
             reader reads them itself otherwise; see :meth:`read`).
+        whole
+            Whole answers (default): each answer stops at its first sentence end, one that
+            reaches ``max_new_tokens`` is trimmed to its last complete clause
+            (:func:`embedlens.soft.generate.whole_clause`), and an answer that comes out empty
+            is the reader's words (where there is a reader). ``False``: the raw tokens.
         **generate_kwargs
             Passed to ``model.generate`` (e.g. ``repetition_penalty=1.2``).
 
@@ -274,10 +280,13 @@ class ExplainerCore(SoftPrefixModel):
             num_beams=max(num_beams, best_of),
             num_return_sequences=best_of,
             readings=readings,
+            whole=whole,
             batch_size=batch_size,
             progress=progress,
             **generate_kwargs,
         )
+        if whole and readings is not None:  # never an empty answer where there are words
+            said = [t if t.strip() else readings[i // best_of] for i, t in enumerate(said)]
         if with_reading:
             if readings is None:
                 raise ValueError("with_reading=True needs an explainer with a reader")
@@ -311,10 +320,11 @@ class ExplainerCore(SoftPrefixModel):
         batch_size: int = 32,
         progress: bool | None = None,
         projector: Any = None,
+        whole: bool = True,
         **generate_kwargs: Any,
     ) -> list[str]:
         """The LM's answers to ``prompt`` about each row of the checked vectors ``arr`` (beside
-        each row's reading, when given)."""
+        each row's reading, when given); whole sentences or clauses unless ``whole=False``."""
 
         def build(soft: torch.Tensor, rows: slice) -> list[Any]:
             said = None if readings is None else list(readings[rows])
@@ -330,6 +340,7 @@ class ExplainerCore(SoftPrefixModel):
             progress=progress,
             desc="explain",
             projector=projector,
+            whole=whole,
             **generate_kwargs,
         )
 

@@ -57,17 +57,47 @@ def test_the_page_has_the_sections_an_auditor_needs(page, result):
     # the limits: records attacked of total and queries used, per attack
     assert re.search(r'data-key="/attacks/nearest-neighbour/n_attacked"[^>]*>30</span> of', page)
     assert 'data-key="/attacks/nearest-neighbour/queries_used"' in page
-    # names recovered: in the headline (half the victims are in the attacker's corpus)
-    assert "recovers names" in result.summary["headline"]
+    # the headline leads with what set the rating, counts as "k of n attacked records" and
+    # describes the attacker as the threat model does (half the victims are in its corpus)
+    headline = result.summary["headline"]
+    assert headline.startswith("Risk high, set by an identifying fact: the nearest-neighbour")
+    assert re.search(
+        r"recovered the \w[\w ]* of 15 of 30 attacked records \(50\.0%, 95% CI", headline
+    )
+    assert "holds the stored vectors, 35 records of its own and query access" in headline
+    assert result.summary["set_by"] == [{"kind": "identifying", "field": "full_name"}]
     assert "LEACE needs the sensitive labels (condition)" in page
 
 
 def test_no_percent_is_printed_as_a_fraction(page):
     """One unit everywhere: rates print as percentages, never as 0.xx fractions."""
     for m in re.finditer(r'data-fmt="(\w+)"', page):
-        assert m.group(1) in ("pct", "int", "f1", "f3")
+        assert m.group(1) in ("pct", "pts", "int", "f1", "f3")
     shown = re.findall(r'data-key="(/[^"]*)" data-fmt="f3"', page)
     assert all(k.endswith(("token_f1", "cosine")) for k in shown)
+
+
+def test_every_defense_leakage_carries_its_n_and_interval(page, result):
+    """No defense leakage cell without n and interval; each rate cell has its k/n."""
+    import html as html_mod
+
+    for i, d in enumerate(result.defenses):
+        assert f'data-key="/defenses/{i}/leakage_ci/0"' in page
+        assert f'data-key="/defenses/{i}/leakage_n"' in page
+        for mode, rows in d["leakage"].items():
+            for att, row in rows.items():
+                key = html_mod.escape(f"/defenses/{i}/leakage/{mode}/{att}")
+                assert f'data-key="{key}/ci/0"' in page and f'data-key="{key}/n"' in page
+                assert f'data-key="{key}/recovered"' in page and f'data-key="{key}/total"' in page
+                if d["name"] != "none":
+                    assert row["vs_none"]["verdict"] in ("lower", "higher", "not separable")
+    # the undefended row is the main tables' measurement: probes and the cheap attacks
+    none = result.defense("none")
+    for attr, row in result.attributes.items():
+        if "accuracy" in row:
+            assert none["attributes"][attr] == row["accuracy"]
+    nn = result.attacks["nearest-neighbour"]
+    assert none["leakage"]["non_adaptive"]["nearest-neighbour"]["overall"] == nn["overall"]
 
 
 def test_redacted_report_masks_identifying_fields_and_keeps_facts_countable(result, tmp_path):

@@ -56,10 +56,11 @@ def test_an_attacker_holding_the_victims_recovers_every_fact(insider):
     assert nn["overall"] == 1.0  # facts over facts: not divided by the records
     s = insider.summary
     assert s["status"] == "complete" and s["risk"] == "high"
-    assert "full name of 100.0% of the records" in s["headline"]
     assert s["headline"].startswith(
-        "Risk high: an attacker holding only the vectors recovers names"
+        "Risk high, set by an identifying fact: the nearest-neighbour attack recovered the "
     )
+    assert f"of {N} of {N} attacked records (100.0%, 95% CI" not in s["headline"]  # bootstrap=0
+    assert f"of {N} of {N} attacked records (100.0%; a guess without the vectors" in s["headline"]
 
 
 def test_unrelated_attacker_texts_leave_identifying_facts_at_the_prior(outsider):
@@ -131,12 +132,27 @@ def test_summary_reads_rates_over_the_prior_and_runs_the_rule():
     assert s["risk"] == "moderate" and s["identifying_rate"] == pytest.approx(0.15)
     s = summarize({"a": _att({"full_name": 0.3})}, {}, {}, [], _Plan(), {"full_name": 0.1})
     assert s["risk"] == "high"
-    assert "the full name of 30.0% of the records (a)" in s["headline"]
-    # a first name alone is reported (names in the headline) but is not identifying
+    assert (
+        "the a attack recovered the full name of 30 of 100 attacked records (30.0%; a guess "
+        "without the vectors: 10.0%)" in s["headline"]
+    )
+    # a first name alone is no identifying fact: the rating is set by "a recovered fact"
     s = summarize({"a": _att({"first_name": 0.5})}, {}, {}, [], _Plan())
-    assert s["risk"] == "moderate" and "first name of 50.0%" in s["headline"]
-    attrs = {"state": {"accuracy": 0.40, "baseline": 0.2}}
-    assert summarize({"a": _att({})}, attrs, {}, [], _Plan())["risk"] == "high"
+    assert s["risk"] == "moderate" and s["set_by"] == [{"kind": "fact", "field": "first_name"}]
+    assert s["headline"].startswith("Risk moderate, set by a recovered fact: the a attack")
+    # a probe sets the rating: the headline leads with it, names come after
+    attrs = {"state": {"accuracy": 0.40, "baseline": 0.2, "correct": 40, "n": 100}}
+    s = summarize({"a": _att({"full_name": 0.01})}, attrs, {}, [], _Plan(), attacker_records=300)
+    assert s["risk"] == "high" and s["set_by"] == [{"kind": "attribute", "attribute": "state"}]
+    assert s["headline"].startswith(
+        "Risk high, set by attribute inference: a linear probe on the vectors infers the state "
+        "of 40 of 100 records (40.0%) against a majority baseline of 20.0%."
+    )
+    assert (
+        "Identifying facts: the a attack recovered the full name of 1 of 100 attacked"
+        in (s["headline"])
+    )
+    assert "holds the stored vectors, 300 records of its own and query access" in s["headline"]
 
 
 def test_no_attack_ran_is_inconclusive_never_low():
@@ -150,3 +166,54 @@ def test_no_attack_ran_is_inconclusive_never_low():
     high = {**skipped, "a": _att({"email": 0.5})}
     s = summarize(high, {}, {}, [], _Plan())
     assert s["status"] == "inconclusive" and s["risk"] == "high"
+
+
+# --------------------------------------------------------------------------- the ranking rule
+
+
+@pytest.fixture(scope="module")
+def ranked(toy, victims, join_corpora):
+    """The insider attack against a defense that destroys the vectors and one that does
+    nothing, with intervals (bootstrap on)."""
+    others = load_corpus("pii", n=30, seed=5)
+    return audit(
+        toy,
+        victims,
+        attacker_corpus=join_corpora(others, victims),
+        attacks=["nn"],
+        defenses=["noise:1000", "noise:1e-9"],
+        bootstrap=200,
+        progress=False,
+    )
+
+
+def test_the_ranking_rule_ranks_a_real_defense_and_not_a_null_one(ranked):
+    strong, null = ranked.defense("noise:1000"), ranked.defense("noise:1e-09")
+    assert strong["vs_none"]["verdict"] == "lower" and strong["vs_none"]["n"] == N
+    assert strong["vs_none"]["diff_ci"][1] < 0
+    assert null["vs_none"]["verdict"] == "not separable" and null["vs_none"]["diff"] == 0.0
+    for row in null["leakage"]["non_adaptive"].values():
+        assert row["vs_none"]["verdict"] == "not separable"
+    # neither is the best defense: one loses retrieval, the other separates from nothing
+    s = ranked.summary
+    assert s["best_defense"] is None and s["defenses_shown"] == []
+    assert s["no_best_defense"] == (
+        "no defense that keeps 90% of the clean recall@10 separates from none against the "
+        f"strongest attack at n = {N} records"
+    )
+
+
+def test_too_few_records_are_not_separable(toy, join_corpora):
+    few = load_corpus("pii", n=12, seed=0)
+    r = audit(
+        toy,
+        few,
+        attacker_corpus=join_corpora(load_corpus("pii", n=30, seed=5), few),
+        attacks=["nn"],
+        defenses=["noise:1000"],
+        bootstrap=200,
+        progress=False,
+    )
+    d = r.defense("noise:1000")
+    assert d["leakage_score"] < 0.5 * r.defense("none")["leakage_score"]  # truly lower...
+    assert d["vs_none"]["verdict"] == "not separable" and d["vs_none"]["n"] == 12  # ...unranked

@@ -10,7 +10,6 @@ import shutil
 import pytest
 
 from embedlens.audit import audit
-from embedlens.audit.defenses import pareto_front
 from embedlens.audit.report import fmt, highlight, resolve_pointer, write_report
 from embedlens.audit.result import AuditResult
 from embedlens.data import Corpus
@@ -137,19 +136,30 @@ def test_existing_directory_is_refused_and_nothing_half_written(report, tmp_path
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_tradeoff_figure_marks_the_pareto_front(report):
+def test_tradeoff_figure_labels_every_defense_and_none_on_percent_axes(report):
     result, _, _ = report
     fig = result.figure("tradeoff")
     names = [t.name for t in fig.data]
-    assert "noise" in names and "Pareto front" in names and "truncate" in names
-    front = fig.data[names.index("Pareto front")]
-    defs = [d for d in result.defenses if d["leakage_score"] is not None]
-    idx = pareto_front([(d["leakage_score"], d["utility"]["recall@10"]) for d in defs])
-    assert sorted(front.text) == sorted(defs[i]["name"] for i in idx)
-    noise = fig.data[names.index("noise")]
-    assert list(noise.text) == ["none", "noise:0.1", "noise:2"]  # a curve from the clean point
+    assert names == ["noise", "truncate", "int8", "leace", "none (no defense)"]
+    labels = [t for trace in fig.data for t in trace.text]
+    assert sorted(labels) == sorted(d["name"] for d in result.defenses)  # every point named
+    assert all(tr.mode == "markers+text" for tr in fig.data)
+    assert fig.layout.xaxis.tickformat == ".0%" and fig.layout.yaxis.tickformat == ".0%"
+    noise = fig.data[0]
+    assert list(noise.text) == ["noise:0.1", "noise:2"]
+    assert list(noise.x) == [result.defense(n)["leakage_score"] for n in noise.text]
+    # intervals as error bars, and filled markers only where the ranking rule separates
+    d = result.defense("noise:2")
+    assert noise.error_x.array[1] == pytest.approx(d["leakage_ci"][1] - d["leakage_score"])
+    filled = [s == "circle" for s in noise.marker.symbol]
+    assert filled == [result.defense(n)["vs_none"]["verdict"] == "lower" for n in noise.text]
+    # the reference lines: none's leakage and 90% of its recall@10
+    none = result.defense("none")
+    lines = {(sh.x0, sh.y0) for sh in fig.layout.shapes}
+    assert any(x == none["leakage_score"] for x, _ in lines)
+    assert any(y == pytest.approx(0.9 * none["utility"]["recall@10"]) for _, y in lines)
     only = result.figure("tradeoff", family="truncate")
-    assert {t.name for t in only.data} == {"truncate", "truncate (non-adaptive)", "Pareto front"}
+    assert {t.name for t in only.data} == {"truncate", "none (no defense)"}
     with pytest.raises(ValueError, match="no defense of kind"):
         result.figure("tradeoff", family="rot13")
     with pytest.raises(ValueError, match="unknown figure"):
@@ -159,10 +169,20 @@ def test_tradeoff_figure_marks_the_pareto_front(report):
 def test_leakage_and_attribute_figures(report):
     result, _, _ = report
     fig = result.figure("leakage")
-    assert [t.name for t in fig.data] == ["nearest-neighbour", "bag-of-words"]
+    nn_att = result.attacks["nearest-neighbour"]
+    assert [t.name for t in fig.data] == [
+        f"nearest-neighbour ({nn_att['n_attacked']} of {nn_att['n_records']} records)",
+        "bag-of-words (30 of 30 records)",
+        "prior: a guess without the vectors",
+    ]
     nn = fig.data[0]
-    assert list(nn.y) == [result.attacks["nearest-neighbour"]["fields"][f]["rate"] for f in nn.x]
-    assert result.figure("attributes").layout.yaxis.title.text.startswith("accuracy")
+    assert list(nn.y) == [nn_att["fields"][f]["rate"] for f in nn.x]
+    prior = fig.data[-1]
+    assert list(prior.y) == [result.summary["prior_fields"][f] for f in prior.x]
+    assert fig.layout.yaxis.tickformat == ".0%"
+    attrs = result.figure("attributes")
+    assert attrs.layout.yaxis.title.text.startswith("accuracy")
+    assert attrs.data[0].error_y.array is not None
 
 
 def test_highlight_escapes_and_marks():
@@ -173,6 +193,7 @@ def test_highlight_escapes_and_marks():
 
 def test_fmt():
     assert fmt(0.4213, "pct") == "42.1%" and fmt(None, "f3") == "n/a" and fmt(7.0, "int") == "7"
+    assert fmt(7111, "int") == "7,111" and fmt(-0.035, "pts") == "-3.5"
     with pytest.raises(ValueError):
         fmt(1, "roman")
 
