@@ -6,7 +6,8 @@
 - :class:`DirectionExplanation`, :class:`ExplainerLabeler` (``interpret.explain.vectors``):
   vectors that came from no text (centroids, midpoints, directions), and map cluster labels.
 - :func:`evaluate_explanations`, :class:`ExplainResult` (``interpret.explain.evaluate``):
-  semantic consistency against baselines.
+  semantic consistency against baselines; ``interpret.explain.inventions``: the share of
+  answers that invent fiction their text lacks, and the share that name its subject.
 
 Names load on first use, so ``import interpret.explain`` does not import torch.
 """

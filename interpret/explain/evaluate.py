@@ -15,6 +15,11 @@ The cosine by the explained embedder flatters anything tuned against it (the rea
 are also scored as the cosine between the judge's embeddings of each one and of the held-out
 text, which neither training nor decoding ever saw.
 
+Every answer (and each baseline's text) is also checked by words against its held-out text
+(:func:`interpret.explain.inventions.check_answers`): the share that invents fiction the text
+lacks ("a fictional character who...") and the share that names the text's subject (shares a
+content word with it).
+
 With a ``"reconstruct"`` task it also scores the reconstructions by unigram token F1 against the
 true texts (the nearest and random corpus texts scored the same way, for scale).
 """
@@ -85,6 +90,12 @@ class ExplainResult:
         The judge embedder's name (None: no judge).
     judged : dict of str to numpy.ndarray
         Per text, the judge's cosine between ``"explanation"`` (or a baseline) and the text.
+    invented : dict of str to numpy.ndarray
+        Per text, 1.0 where ``"explanation"`` (or a baseline) holds an invention word the text
+        lacks (:data:`interpret.explain.inventions.INVENTION_WORDS`), else 0.0.
+    on_subject : dict of str to numpy.ndarray
+        Per text, 1.0 where ``"explanation"`` (or a baseline) shares a content word with the
+        text, else 0.0.
     """
 
     task: str
@@ -97,9 +108,12 @@ class ExplainResult:
     token_f1: dict[str, np.ndarray]
     judge: str | None = None
     judged: dict[str, np.ndarray] = field(default_factory=dict)
+    invented: dict[str, np.ndarray] = field(default_factory=dict)
+    on_subject: dict[str, np.ndarray] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        """Means with 95 % bootstrap intervals: ``{"consistency": {...}, "token_f1": {...}}``."""
+        """Means with 95 % bootstrap intervals: ``{"consistency": {...}, "token_f1": {...},
+        "invention_rate": {...}, "subject_rate": {...}}`` (the rates are shares of answers)."""
 
         def block(values: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
             out = {}
@@ -115,6 +129,8 @@ class ExplainResult:
             "token_f1": block(self.token_f1),
             "judge": self.judge,
             "judged": block(self.judged),
+            "invention_rate": block(self.invented),
+            "subject_rate": block(self.on_subject),
         }
 
     def figure(self) -> Any:
@@ -173,6 +189,10 @@ class ExplainResult:
             data["reconstruction"] = self.reconstructions
         for name, v in self.token_f1.items():
             data[f"{name}_f1"] = v
+        for name in self.invented:
+            prefix = "" if name == "explanation" else f"{name}_"
+            data[f"{prefix}invented"] = self.invented[name].astype(bool)
+            data[f"{prefix}on_subject"] = self.on_subject[name].astype(bool)
         return pd.DataFrame(data)
 
 
@@ -329,6 +349,14 @@ def evaluate_explanations(
         judged["explanation"] = _rowwise_cos(rest[:n], R)
         for j, b in enumerate(order):
             judged[b] = _rowwise_cos(rest[n * (j + 1) : n * (j + 2)], R)
+    from interpret.explain.inventions import check_answers
+
+    invented: dict[str, np.ndarray] = {}
+    on_subject: dict[str, np.ndarray] = {}
+    for b, answers in (("explanation", explanations), *((b, said[b]) for b in order)):
+        check = check_answers(answers, refs)
+        invented[b] = check.invented.astype(np.float64)
+        on_subject[b] = check.on_subject.astype(np.float64)
     return ExplainResult(
         task=name,
         texts=refs,
@@ -340,4 +368,6 @@ def evaluate_explanations(
         token_f1=f1,
         judge=judge_name,
         judged=judged,
+        invented=invented,
+        on_subject=on_subject,
     )

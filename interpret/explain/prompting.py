@@ -207,6 +207,7 @@ class ExplainerCore(SoftPrefixModel):
         with_reading: bool = False,
         readings: Sequence[str] | None = None,
         whole: bool = True,
+        ban_inventions: bool = True,
         batch_size: int = 32,
         progress: bool | None = None,
         **generate_kwargs: Any,
@@ -245,6 +246,10 @@ class ExplainerCore(SoftPrefixModel):
             reaches ``max_new_tokens`` is trimmed to its last complete clause
             (:func:`embedlens.soft.generate.whole_clause`), and an answer that comes out empty
             is the reader's words (where there is a reader). ``False``: the raw tokens.
+        ban_inventions
+            Never say an invention word (:data:`interpret.explain.inventions.INVENTION_WORDS`:
+            "fictional", "story", "character"...) that none of the readings of this call holds
+            (all of them without a reader): the LM says them of texts it cannot read.
         **generate_kwargs
             Passed to ``model.generate`` (e.g. ``repetition_penalty=1.2``).
 
@@ -273,6 +278,14 @@ class ExplainerCore(SoftPrefixModel):
                 f"readings must be {arr.shape[0]} strings, one per vector, got "
                 f"{len(readings)} items"
             )
+        if ban_inventions:
+            from interpret.explain.inventions import invention_bans
+
+            bans = invention_bans(self.decoder_.tokenizer, readings)
+            generate_kwargs["bad_words_ids"] = [
+                *(generate_kwargs.get("bad_words_ids") or []),
+                *bans,
+            ]
         said = self._generate(
             arr,
             question,
