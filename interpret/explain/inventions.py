@@ -71,7 +71,9 @@ _TOKEN = re.compile(r"[a-z][a-z'-]*")
 
 
 def _stem(word: str) -> str:
-    """A light stem: ``stories`` -> ``story``, ``banks`` -> ``bank``, ``rated`` -> ``rat``."""
+    """A light stem: ``stories`` -> ``story``, ``character's`` -> ``character``, ``banks`` ->
+    ``bank``, ``rated`` -> ``rat``."""
+    word = word.removesuffix("'s").strip("'-")
     if word.endswith("ss"):
         return word
     for end, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("s", "")):
@@ -81,7 +83,7 @@ def _stem(word: str) -> str:
 
 
 def _stems(text: str) -> set[str]:
-    return {_stem(w.strip("'-")) for w in _TOKEN.findall(text.lower())}
+    return {_stem(w) for w in _TOKEN.findall(text.lower())}
 
 
 def content_words(text: str) -> set[str]:

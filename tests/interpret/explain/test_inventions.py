@@ -40,6 +40,8 @@ def test_check_answers_counts_inventions_the_text_lacks_and_the_subject():
 def test_content_words_skip_stop_words_and_stem_plurals():
     assert content_words("The banks of the rivers") == {"bank", "river"}
     assert content_words("This text is about it") == set()
+    assert content_words("a character's mood") == {"character", "mood"}
+    assert check_answers(["a character's mood"], ["I lost my key."]).words == [["character"]]
 
 
 def test_check_answers_refuses_ragged_or_wrong_input():

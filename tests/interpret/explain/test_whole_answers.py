@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from embedlens.soft.generate import DANGLING, whole_clause  # noqa: E402
+from interpret.explain.inventions import check_answers  # noqa: E402
 
 #: everyday sentences written for this test, of no corpus the explainer was trained on
 HELD_OUT = [
@@ -105,6 +106,7 @@ def test_the_shipped_explainer_never_ends_mid_phrase(minilm):
         said = ex.explain(X, task=task, readings=readings, progress=False)
         assert all(s.strip() for s in said), (task, said)
         assert all(ends_whole(s) for s in said), (task, said)
+        assert check_answers(said, HELD_OUT).invention_rate == 0.0, (task, said)
 
 
 AUX = [
