@@ -38,6 +38,12 @@ SUFFIXES = [
     "shire",
     "s",
 ]
+#: US states (a state is an attribute of these records, and "Maryland" no stem of "Mary")
+_STATES = {
+    w.casefold()
+    for s in __import__("faker.providers.address.en_US", fromlist=["Provider"]).Provider.states
+    for w in s.split()
+}
 #: words of an address or city that identify no one: street kinds ("Mountains") and prefixes
 _GENERIC = {
     w.casefold()
@@ -97,6 +103,17 @@ def report_outputs(folder: str | Path) -> dict[str, str]:
     return out
 
 
+def data_texts(folder: str | Path) -> str:
+    """The texts a report's ``result.json`` shows (records, what the attacks wrote, the facts
+    they recovered): data only, where no word of the report's own prose can stand."""
+    data = json.loads((Path(folder) / "result.json").read_text(encoding="utf-8"))
+    texts = list(data["records"]["texts"])
+    for att in data["attacks"].values():
+        for rec in att.get("records", []):
+            texts += [rec["hypothesis"], *rec.get("values", [])]
+    return "\n".join(texts)
+
+
 def _strings(node: Any) -> Iterable[str]:
     """Every string of a JSON document, keys included (its numbers are measurements)."""
     if isinstance(node, str):
@@ -149,7 +166,9 @@ def identifier_leaks(
         for w in [*parts, *places]:
             if w in words and w not in skip:
                 found.append(f"word {w!r}")
-            stems = [x for x in words - skip if x.startswith(w) and x[len(w) :] in SUFFIXES]
+            stems = [
+                x for x in words - skip - _STATES if x.startswith(w) and x[len(w) :] in SUFFIXES
+            ]
             found.extend(f"stem {x!r} of {w!r}" for x in stems)
         email = str(f.get("email", "")).casefold()
         if email:

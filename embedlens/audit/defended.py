@@ -216,15 +216,19 @@ def run_defenses(
             point.probes = probe_outcomes(X, victims.labels, dspec, seed=seed)
         entry["seconds"] = time.perf_counter() - t
         points.append(point)
+        say(f"defense {name}: cheap attacks and probes in {entry['seconds']:.1f}s")
     sample = _expensive(points, attacks or {}, fitted, ctx, eng, victims, plan, bootstrap, seed)
     none = points[0]
     for point in points:
         _compare(point, none, n, bootstrap, seed)
         e = point.entry
+        v = (e.get("vs_none") or {}).get("verdict")
+        said = {"lower": ", lower than none", "higher": ", higher than none"}.get(
+            str(v), "" if v is None else ", not separable from none"
+        )
         say(
             f"defense {e['name']}: recall@10 {e['utility']['recall@10']:.1%}, leakage "
-            f"{e['leakage_score'] or 0:.1%} (strongest attack"
-            + (f", {e['vs_none']['verdict']} than none)" if e.get("vs_none") else ")")
+            f"{e['leakage_score'] or 0:.1%} (strongest attack measured{said})"
         )
     return [p.entry for p in points], sample
 

@@ -93,8 +93,9 @@ def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
     """Retrieval recall@10 against the strongest attack's leakage, one labelled point per
     defense, "none" marked, both on % axes with their 95% intervals.
 
-    A filled marker is a defense separably lower than none by the ranking rule; a hollow one
-    is not separable (or not measured by every attack). The dashed lines are none's leakage and
+    A filled circle is a defense separably lower than none by the ranking rule, a hollow one
+    not separable; a triangle one that an expensive attack did not meet, whose leakage is that
+    of the attacks that did (a lower bound). The dashed lines are none's leakage and
     90% of its recall@10 (what a recommended defense must keep). ``family`` keeps one kind.
     """
     import plotly.graph_objects as go
@@ -121,6 +122,7 @@ def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
         x = [d["leakage_score"] for d in members]
         y = [d["utility"]["recall@10"] for d in members]
         lower = [(d.get("vs_none") or {}).get("verdict") == "lower" for d in members]
+        partial = [bool(d.get("not_measured")) for d in members]
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -131,11 +133,22 @@ def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
                 textposition=[_label_place(d, defs) for d in members],
                 marker={
                     "size": 11,
-                    "symbol": ["circle" if lo else "circle-open" for lo in lower],
+                    "symbol": [
+                        "triangle-right-open" if part else "circle" if lo else "circle-open"
+                        for lo, part in zip(lower, partial, strict=True)
+                    ],
                     "line": {"width": 2},
                 },
                 error_x=_error(x, [d.get("leakage_ci") for d in members]),
-                customdata=["lower than none" if lo else "not separable from none" for lo in lower],
+                customdata=[
+                    ("lower than none" if lo else "not separable from none")
+                    + (
+                        f"; not met by {', '.join(d['not_measured'])}: a lower bound"
+                        if part
+                        else ""
+                    )
+                    for d, lo, part in zip(members, lower, partial, strict=True)
+                ],
                 hovertemplate="%{text}: leakage %{x:.1%}, recall@10 %{y:.1%}<br>"
                 "%{customdata}<extra></extra>",
             )
@@ -163,7 +176,8 @@ def tradeoff_figure(result: AuditNumbers, *, family: str | None = None) -> Any:
             annotation_position="bottom left",
         )
     fig.update_layout(
-        title="Retrieval against leakage per defense (up and left is better)",
+        title="Retrieval against leakage per defense (up and left is better; filled: lower "
+        "than none, hollow: not separable, triangle: not met by every attack, a lower bound)",
         xaxis=_pct_axis("leakage: facts recovered by the strongest attack (95% CI)"),
         yaxis={**_pct_axis("retrieval recall@10"), "range": [-0.02, 1.08]},
         template="plotly_white",

@@ -291,6 +291,8 @@ def _word_kind(token: str, terms: Terms) -> str | None:
     if terms.local_pattern is not None and terms.local_pattern.search(w):
         return "email"
     _, suffixes, _, _ = _lexicon()
+    if len(w) >= 4 and (w[1:] in terms.words or w[:-1] in terms.words):
+        return "email"  # an initial glued to a name: a local part such as "pthompson"
     for cut in range(3, len(w)):  # a stem: a word glued to a place suffix or to another word
         head, rest = w[:cut], w[cut:]
         if head in terms.words and (rest in suffixes or rest in terms.words):

@@ -326,6 +326,14 @@ def defenses_section(r: AuditNumbers) -> str:
                 1,
             )
         )
+        missing = d.get("not_measured") or []
+        only = (
+            f'<br><span class="muted">{e(", ".join(missing))} not run: a lower bound, compared '
+            "on the attacks that met it</span>"
+            if missing
+            else ""
+        )
+        cells[-1] = cells[-1].replace("</td>", only + "</td>", 1)
         cells.append(f"<td>{_verdict(d.get('vs_none'), [*p, 'vs_none']) or 'reference'}</td>")
         for a in attrs:
             cnt = (d.get("attribute_counts") or {}).get(a)

@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from redaction_check import identifier_leaks, report_outputs
+from redaction_check import data_texts, identifier_leaks, report_outputs
 
 from embedlens.audit import audit
 from embedlens.audit.identifiers import find_terms
@@ -38,6 +38,8 @@ def test_a_mask_covers_stems_strangers_local_parts_and_digits():
         "[first name] [last name], [place] near [place] and [place]; ask [name] [name] or "
         "[name]; [email]; [phone]; [phone]; born [date of birth]; [address], [city]"
     )
+    # an initial glued to a name is an e-mail's local part, whoever's it is
+    assert mask("write to pthompson or smithj", everyone) == ("write to [email] or [email]")
     # another record's text: the same words get the generic labels
     assert mask("Kathy Baker of Kathyview", everyone) == "[name] [name] of [place]"
     # with ground truth, a state is an attribute and stays; a condition's words stay
@@ -70,7 +72,14 @@ def _prose_words(result):
     for att in blank.attacks.values():
         for rec in att.get("records", []):
             rec["hypothesis"], rec["values"] = "", []
-    return set(re.findall(r"[^\W\d_]+", render_html(blank).casefold()))
+    page = re.sub(
+        r"<script type=\"text/javascript\">.*?</script>",
+        " ",
+        render_html(blank),
+        count=1,
+        flags=re.S,
+    )
+    return set(re.findall(r"[^\W\d_]+", page.casefold()))  # plotly.js is no prose
 
 
 def _check_every_output(folder, people, result):
@@ -80,6 +89,9 @@ def _check_every_output(folder, people, result):
     for name, text in outputs.items():
         leaks = identifier_leaks(text, people, skip=skip)
         assert leaks == [], (name, leaks[:10])
+    # the data alone, where a name that is also a word of the prose ('White') is searched too
+    leaks = identifier_leaks(data_texts(folder), people)
+    assert leaks == [], ("texts", leaks[:10])
     return outputs
 
 
