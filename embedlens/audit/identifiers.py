@@ -291,7 +291,7 @@ def _word_kind(token: str, terms: Terms) -> str | None:
     if terms.local_pattern is not None and terms.local_pattern.search(w):
         return "email"
     _, suffixes, _, _ = _lexicon()
-    if len(w) >= 4 and (w[1:] in terms.words or w[:-1] in terms.words):
+    if len(w) >= 5 and w[1:] in terms.words:
         return "email"  # an initial glued to a name: a local part such as "pthompson"
     for cut in range(3, len(w)):  # a stem: a word glued to a place suffix or to another word
         head, rest = w[:cut], w[cut:]
@@ -324,8 +324,13 @@ def _local_spans(text: str, terms: Terms) -> Iterable[tuple[int, int]]:
         yield a, b
 
 
-def mask_spans(text: str, everyone: Terms, own: Terms | None = None) -> list[tuple[int, int, str]]:
+def mask_spans(
+    text: str, everyone: Terms, own: Terms | None = None, *, numbers: bool = True
+) -> list[tuple[int, int, str]]:
     """The spans of ``text`` to mask, ``(start, end, label)``, sorted and not overlapping.
+
+    ``numbers=False`` (for the report's own notes, which count records and seconds) masks a
+    number only when it holds a known phone number.
 
     ``own`` are the terms of the record the text belongs to (its own facts get their own
     labels, e.g. ``[first name]``); everything identifying of anyone else is masked with a
@@ -349,7 +354,8 @@ def mask_spans(text: str, everyone: Terms, own: Terms | None = None) -> list[tup
         digits = re.sub(r"\D", "", m[0])
         if len(digits) >= MIN_DIGITS:
             phone = any(p in digits for p in everyone.phones | own.phones)
-            found.append((m.start(), m.end(), LABELS["phone" if phone else "number"]))
+            if phone or numbers:
+                found.append((m.start(), m.end(), LABELS["phone" if phone else "number"]))
     for m in _address_pattern(everyone.cities).finditer(text):
         found.append((m.start(), m.end(), LABELS["address"]))
     for terms in (own, everyone):

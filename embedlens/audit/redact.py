@@ -39,7 +39,7 @@ REDACTION_NOTE = (
 )
 
 
-def mask(text: str, everyone: Terms, own: Terms | None = None) -> str:
+def mask(text: str, everyone: Terms, own: Terms | None = None, *, numbers: bool = True) -> str:
     """``text`` with every span :func:`~embedlens.audit.identifiers.mask_spans` finds replaced
     by its label.
 
@@ -50,7 +50,7 @@ def mask(text: str, everyone: Terms, own: Terms | None = None) -> str:
     '[first name] [last name], [email], [number], [place]'
     """
     out, pos = [], 0
-    for start, end, label in mask_spans(text, everyone, own):
+    for start, end, label in mask_spans(text, everyone, own, numbers=numbers):
         out.append(text[pos:start])
         out.append(label)
         pos = end
@@ -86,7 +86,7 @@ def redacted(result: Any) -> Any:
     for att in attacks.values():
         for key in ("note", "reason"):
             if att.get(key):
-                att[key] = mask(str(att[key]), everyone)
+                att[key] = mask(str(att[key]), everyone, numbers=False)  # counts stay
         for rec in att.get("records", []):
             mine = own_of(int(rec["index"]))
             rec["hypothesis"] = mask(str(rec["hypothesis"]), everyone, mine)

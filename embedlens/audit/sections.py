@@ -319,7 +319,9 @@ def defenses_section(r: AuditNumbers) -> str:
             for k in ("recall@1", "recall@10")
         ]
         cells.append(
-            rate_cell(d, p, value="leakage_score", ci="leakage_ci").replace(
+            rate_cell(d, p, value="leakage_score", ci="leakage_ci")
+            .replace('class="num rate"', 'class="num rate leak"', 1)
+            .replace(
                 "</td>",
                 f'<br><span class="muted">{e(d.get("leakage_attack") or "")}, n = '
                 f"{num(d.get('leakage_n'), 'int', *p, 'leakage_n', tag='span')}</span></td>",
@@ -328,13 +330,13 @@ def defenses_section(r: AuditNumbers) -> str:
         )
         missing = d.get("not_measured") or []
         only = (
-            f'<br><span class="muted">{e(", ".join(missing))} not run: a lower bound, compared '
-            "on the attacks that met it</span>"
+            f'<br><span class="muted">{e(", ".join(missing))} not run against it: its leakage '
+            "is a lower bound, compared with none on the attacks that met it</span>"
             if missing
             else ""
         )
-        cells[-1] = cells[-1].replace("</td>", only + "</td>", 1)
-        cells.append(f"<td>{_verdict(d.get('vs_none'), [*p, 'vs_none']) or 'reference'}</td>")
+        verdict = _verdict(d.get("vs_none"), [*p, "vs_none"]) or "reference"
+        cells.append(f"<td>{verdict}{only}</td>")
         for a in attrs:
             cnt = (d.get("attribute_counts") or {}).get(a)
             cells.append(
