@@ -71,16 +71,11 @@ def _together(p: Mapping[str, Any]) -> str:
 def examples_section(r: AuditNumbers, per_attack: int = 3) -> str:
     head = ["original", "recovered", "facts recovered"]
     out = []
-    set_by = [x.get("field") for x in r.summary.get("set_by", []) if x.get("field")]
     top = r.summary.get("top_fields", {})
-    shown = (
-        set_by
-        or [
-            f
-            for f in ("full_name", "last_name", "email", "phone", "address", "dob")
-            if top.get(f, {}).get("recovered")
-        ][:1]
-    )
+    # the facts the headline names: what set the rating, then its identifying fact
+    named = [x.get("field") for x in r.summary.get("set_by", [])]
+    named.append(r.summary.get("identifying_fact"))
+    shown = [f for f in dict.fromkeys(named) if f and (top.get(f) or {}).get("recovered")]
     for fact in shown:
         v = top[fact]
         att = r.attacks.get(v["attack"], {})

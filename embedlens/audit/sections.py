@@ -351,7 +351,6 @@ def defenses_section(r: AuditNumbers) -> str:
             and ci["verdict"] in ("lower", "higher")
         ]
         notes = [f"failed: {e(x)}" for x in d.get("failed") or []]
-        notes += [f"{e(x)} not run (see below)" for x in d.get("not_measured") or []]
         cells.append(
             f'<td class="effects">{"; ".join([*effects, *notes]) or "none separable"}</td>'
         )

@@ -275,6 +275,7 @@ def summarize(
         "risk_rule": RISK_RULE,
         "headline": headline,
         "set_by": set_by,
+        "identifying_fact": best_ident if best_ident and top[best_ident]["rate"] > 0 else None,
         "top_fields": top,
         "identifying_rate": ident,
         "any_fact_rate": any_fact,
