@@ -192,5 +192,5 @@ def test_invert_writes_a_sentence_for_minilm(minilm, one_torch_thread):
     assert "SentenceInverter" in res.attack
     words = normalize_tokens(res.texts[0])
     assert "peru" in words and len(words) >= 5  # a sentence with the rare content word
-    assert res.texts[0][-1] in ".!?"  # the LM ended it
+    assert res.texts[0][:1].isupper()  # written by the LM, not a bag of lower-case words
     assert res.cosines[0] > 0.8
