@@ -144,6 +144,14 @@ def _best_defense(s: Mapping[str, Any]) -> str:
     return f'<p id="best-defense">No best defense: {e(why)}.</p>' if why else ""
 
 
+def _not_ran(name: str, a: Mapping[str, Any], span: int) -> str:
+    """The row of an attack that did not run: its status and the reason, across the row."""
+    return (
+        f'<tr><td>{e(name)}</td><td colspan="{span}" class="skipped">{e(a["status"])}: '
+        f"{e(a.get('reason'))}</td></tr>"
+    )
+
+
 def _coverage(r: AuditNumbers) -> str:
     """Records attacked of total, queries used and why an attack was capped."""
     from embedlens.audit.narrative import STRONGER_ATTACKER
@@ -151,10 +159,7 @@ def _coverage(r: AuditNumbers) -> str:
     rows = []
     for n, a in r.attacks.items():
         if a.get("status") != "ran":
-            rows.append(
-                f'<tr><td>{e(n)}</td><td colspan="3" class="skipped">{e(a["status"])}: '
-                f"{e(a.get('reason'))}</td></tr>"
-            )
+            rows.append(_not_ran(n, a, 3))
             continue
         capped = a.get("n_attacked", 0) < a.get("n_records", 0)
         rows.append(
@@ -180,10 +185,7 @@ def attacks_section(r: AuditNumbers) -> str:
     rows = []
     for name, a in r.attacks.items():
         if a.get("status") != "ran":
-            rows.append(
-                f'<tr><td>{e(name)}</td><td class="skipped" colspan="10">{e(a["status"])}: '
-                f"{e(a.get('reason'))}</td></tr>"
-            )
+            rows.append(_not_ran(name, a, 10))
             continue
         m, p = a["metrics"], ("attacks", name)
         cells = [

@@ -163,34 +163,14 @@ window.addEventListener('load', function () { setTimeout(function () {
 
 def _layout(page, tmp_path):
     """How headless Chromium lays ``page`` out (see ``_LAYOUT``)."""
-    import html
-    import json
-    import subprocess
-
-    from interpret.maps.browser import CHROMIUM_FLAGS
-    from interpret.maps.export import find_chromium
+    from chromium_dom import dumped_json
 
     probe = tmp_path / "layout.html"
     text = page.read_text(encoding="utf-8")
     probe.write_text(text.replace("</body>", _LAYOUT + "</body>", 1), encoding="utf-8")
-    dom = subprocess.run(
-        [
-            find_chromium(),
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=1200,1600",
-            "--virtual-time-budget=20000",
-            "--dump-dom",
-            probe.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    ).stdout
-    found = re.search(r'<pre id="__layout">(.*?)</pre>', dom, re.S)
+    found = dumped_json(probe, tmp_path / "profile", "__layout", width=1200, height=1600)
     assert found is not None, "the page never finished loading"
-    return json.loads(html.unescape(found.group(1)))
+    return found
 
 
 def _rgb(css):

@@ -4,12 +4,10 @@ no window narrower than 500 px); the page inside it reports its own layout upwar
 
 from __future__ import annotations
 
-import html
-import json
 import re
-import subprocess
 
 import pytest
+from chromium_dom import dumped_json
 
 from embedlens.audit import audit
 from embedlens.data import load_corpus
@@ -54,27 +52,11 @@ def _layout(index, tmp_path, width):
     if width < 500:
         target = tmp_path / f"frame-{width}.html"
         target.write_text(_FRAME.format(src=page.name, w=width), encoding="utf-8")
-    dom = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / f'profile-{width}'}",
-            f"--window-size={max(width, 500)},900",
-            "--virtual-time-budget=20000",
-            "--dump-dom",
-            target.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    ).stdout
-    found = re.search(r'<pre id="__layout">(.*?)</pre>', dom, re.S)
-    assert found is not None and found.group(1).strip(), "the page never reported its layout"
-    return json.loads(html.unescape(found.group(1)))
+    box = dumped_json(
+        target, tmp_path / f"profile-{width}", "__layout", width=max(width, 500), height=900
+    )
+    assert box is not None, "the page never reported its layout"
+    return box
 
 
 @pytest.fixture(scope="module")
