@@ -31,7 +31,9 @@ class AuditResult:
     summary : dict
         ``status`` ("complete" or "inconclusive": an attack asked for did not run), ``risk``
         ("high", "moderate", "low" or "inconclusive"), ``risk_rule``, ``headline`` (plain words), ``top_fields`` (best
-        recovery rate per field over the attacks), ``ran`` and ``skipped`` attacks.
+        recovery rate per field over the attacks, k of n with its interval), ``set_by``
+        (what set the rating), ``best_defense`` (None unless a defense is separably lower than
+        none by the ranking rule; ``no_best_defense`` says why), ``ran`` and ``skipped``.
     utility : dict
         Retrieval on the clean vectors: ``recall@1``, ``recall@10``, the query recipe.
     attacks : dict
@@ -42,8 +44,12 @@ class AuditResult:
     attributes : dict
         Attribute inference per label: accuracy, CI, majority baseline (or ``skipped``).
     defenses : list of dict
-        Per defense and strength: ``utility``, ``leakage`` (``non_adaptive`` and ``adaptive``,
-        per attack), ``attributes`` (probe accuracy on the defended vectors).
+        Per defense and strength (the first is ``"none"``): ``utility`` (k of n queries with
+        intervals), ``leakage`` (``non_adaptive`` and ``adaptive``, per attack: k of n facts,
+        records, interval, ``vs_none``; or why it failed or did not run), ``leakage_score`` of
+        the strongest attack with ``leakage_ci`` and ``vs_none`` (the paired verdict),
+        ``attributes`` (probe accuracy on the defended vectors, counts in
+        ``attribute_counts``) and ``side_effects`` (with ``side_effect_ci``).
     records : dict
         ``texts``, map coordinates ``x``/``y`` and per-record ``leakage`` (best attack).
     timings : dict
@@ -149,8 +155,9 @@ class AuditResult:
 
     # ------------------------------------------------------------------ drawing
     def figure(self, kind: FigureKind = "tradeoff", *, family: str | None = None) -> Any:
-        """A plotly figure: ``"tradeoff"`` (utility vs leakage per defense, Pareto front
-        marked; ``family`` keeps one defense kind), ``"leakage"`` (recovery per field and
+        """A plotly figure: ``"tradeoff"`` (recall@10 against the strongest attack's leakage,
+        one labelled point per defense and "none", intervals, the ranking rule's verdict as the
+        marker; ``family`` keeps one defense kind), ``"leakage"`` (recovery per field and
         attack) or ``"attributes"`` (probe accuracy vs baseline)."""
         from embedlens.audit.report import attributes_figure, leakage_figure, tradeoff_figure
 
