@@ -149,6 +149,7 @@ def audit(
     from embedlens.audit.defended import DEFENSE_SHARE, run_defenses, utility_of
     from embedlens.audit.defenses import parse_defenses
     from embedlens.audit.result import AuditResult
+    from embedlens.audit.scoring import prior_rates
     from embedlens.audit.stages import (
         attribute_inference,
         map_records,
@@ -288,7 +289,7 @@ def audit(
         utility,
         defense_results,
         plan,
-        _prior(victims, own),
+        prior_rates(victims, own),
         attacker_records=len(own),
     )
     say(f"done in {timings['total']:.0f}s: status {summary['status']}, risk {summary['risk']}")
@@ -438,39 +439,6 @@ def _embed(
             f"the embedder {emb.name!r} failed while embedding the {what} "
             f"({type(err).__name__}: {err}); {kept}"
         ) from err
-
-
-def _prior(victims: Corpus, own: Corpus) -> dict[str, float]:
-    """Per field, the recovery rate of a guess that needs no vector at all.
-
-    The attacker answers every victim with the most common value of each field among its own
-    records (the commonest condition, state, city...); an attack leaks a field only where it
-    beats this rate.
-    """
-    from collections import Counter
-
-    from embedlens.audit.scoring import aggregate, score_batch
-
-    if not victims.fields or not own.fields:
-        return {}
-    names = sorted({k for f in own.fields for k in f})
-    common = [
-        Counter(str(f[k]) for f in own.fields if f.get(k)).most_common(1)[0][0]
-        for k in names
-        if any(f.get(k) for f in own.fields)
-    ]
-    # a name is guessed part by part too: the commonest first name and the commonest surname
-    full = [str(f["name"]).split() for f in own.fields if f.get("name")]
-    for pos in (0, -1):
-        parts = Counter(p[pos] for p in full if len(p) >= 2)
-        if parts:
-            common.append(parts.most_common(1)[0][0])
-    guess = " ; ".join(common)
-    items: list[tuple[str, str, dict[str, str] | None]] = [
-        (t, guess, f) for t, f in zip(victims.texts, victims.fields, strict=True)
-    ]
-    fields = aggregate(score_batch(items), bootstrap=0, seed=0)["fields"]
-    return {k: float(v["rate"]) for k, v in fields.items()}
 
 
 def _machine(device: str | None) -> str:

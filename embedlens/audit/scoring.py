@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from embedlens.stats import bootstrap_sums, ratio_ci
 
-__all__ = ["aggregate", "finite", "record_leakage", "score_batch"]
+if TYPE_CHECKING:
+    from embedlens.data import Corpus
+
+__all__ = ["aggregate", "finite", "prior_rates", "record_leakage", "score_batch"]
 
 
 def score_batch(items: list[tuple[str, str, dict[str, str] | None]]) -> list[dict[str, Any]]:
@@ -95,3 +98,34 @@ def record_leakage(per_record: Sequence[Mapping[str, Any]]) -> np.ndarray:
 def finite(value: float) -> float | None:
     """A float for JSON: None instead of NaN or inf."""
     return float(value) if value is not None and math.isfinite(value) else None
+
+
+def prior_rates(victims: Corpus, own: Corpus) -> dict[str, float]:
+    """Per field, the recovery rate of a guess that needs no vector at all.
+
+    The attacker answers every victim with the most common value of each field among its own
+    records (the commonest condition, state, city...); an attack leaks a field only where it
+    beats this rate.
+    """
+    from collections import Counter
+
+    if not victims.fields or not own.fields:
+        return {}
+    names = sorted({k for f in own.fields for k in f})
+    common = [
+        Counter(str(f[k]) for f in own.fields if f.get(k)).most_common(1)[0][0]
+        for k in names
+        if any(f.get(k) for f in own.fields)
+    ]
+    # a name is guessed part by part too: the commonest first name and the commonest surname
+    full = [str(f["name"]).split() for f in own.fields if f.get("name")]
+    for pos in (0, -1):
+        parts = Counter(p[pos] for p in full if len(p) >= 2)
+        if parts:
+            common.append(parts.most_common(1)[0][0])
+    guess = " ; ".join(common)
+    items: list[tuple[str, str, dict[str, str] | None]] = [
+        (t, guess, f) for t, f in zip(victims.texts, victims.fields, strict=True)
+    ]
+    fields = aggregate(score_batch(items), bootstrap=0, seed=0)["fields"]
+    return {k: float(v["rate"]) for k, v in fields.items()}
