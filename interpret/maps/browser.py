@@ -10,34 +10,34 @@ Chrome on ``PATH`` / ``BROWSER_PATH``.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import re
-import struct
 import subprocess
 import tempfile
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from interpret.maps.export import find_chromium
+from embedlens.chromium import CHROMIUM_FLAGS, chromium_args, require_chromium, viewport
+from embedlens.chromium import screenshot as save_screenshot
+from embedlens.png import read_png, write_png
 
-# Software WebGL (SwiftShader), so Scattergl draws on machines without a GPU.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--hide-scrollbars",
-    "--no-first-run",
-    "--mute-audio",
-)
+# re-exported: the audit report starts Chromium with these flags; tests read PNGs from here
+__all__ = [
+    "CHROMIUM_FLAGS",
+    "RenderReport",
+    "ink",
+    "probe_page",
+    "read_png",
+    "render_check",
+    "write_png",
+]
 
 _OBSERVER = """<script>
 window.__embedlensErrors = [];
@@ -128,12 +128,12 @@ def render_check(
 
     Raises ``FileNotFoundError`` when no Chromium is found.
     """
-    browser = _browser(chromium)
+    browser = require_chromium(chromium)
     source = Path(page)
     with tempfile.TemporaryDirectory(prefix="embedlens-render-") as tmp:
         folder = Path(tmp)
-        probe, window = _viewport(_instrumented(source, folder, _REPORTER), folder, width, height)
-        common = _chromium_args(browser, folder, window, height, budget_ms)
+        probe, window = viewport(_instrumented(source, folder, _REPORTER), folder, width, height)
+        common = chromium_args(browser, folder, window, height, budget_ms)
         started = time.perf_counter()
         dom = subprocess.run(
             [*common, "--dump-dom", probe.as_uri()],
@@ -152,18 +152,11 @@ def render_check(
                 setattr(report, key, value)
         report.seconds = seconds
         shot = Path(screenshot) if screenshot is not None else folder / "shot.png"
-        shown, _ = _viewport(source, folder, width, height)
-        subprocess.run(
-            [*common, f"--screenshot={shot}", shown.resolve().as_uri()],
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
+        with contextlib.suppress(RuntimeError):  # no screenshot: the report says no ink
+            save_screenshot(source, shot, width=width, height=height, budget_ms=budget_ms,
+                            timeout=timeout, chromium=browser)  # fmt: skip
         if shot.is_file():
             pixels = read_png(shot)
-            if window != width:  # the wrapper's window: keep the viewport alone
-                pixels = np.ascontiguousarray(pixels[:height, :width])
-                write_png(shot, pixels)
             report.pixels = pixels
             report.ink, report.colors = ink(pixels)
             report.screenshot = shot if screenshot is not None else None
@@ -179,88 +172,6 @@ def ink(pixels: np.ndarray) -> tuple[float, int]:
     inked = keys != background
     quantised = np.unique(keys[inked] & 0xF0F0F0)
     return float(inked.mean()), int(quantised.size)
-
-
-def read_png(path: str | os.PathLike[str]) -> np.ndarray:
-    """Decode an 8-bit, non-interlaced RGB or RGBA PNG (what Chromium writes) to ``(h, w, c)``.
-
-    Pillow decodes it when installed; otherwise a small decoder here does.
-    """
-    try:
-        from PIL import Image
-    except ImportError:
-        return _decode_png(Path(path).read_bytes(), str(path))
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
-
-
-def write_png(path: str | os.PathLike[str], pixels: np.ndarray) -> None:
-    """Write an ``(h, w, 3)`` uint8 array as an 8-bit RGB PNG (no filter, zlib level 6)."""
-    rgb = np.ascontiguousarray(pixels[..., :3], dtype=np.uint8)
-    h, w = rgb.shape[:2]
-    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-        return struct.pack(">I", len(body)) + kind + body + crc
-
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6))
-    Path(path).write_bytes(data + chunk(b"IEND", b""))
-
-
-def _decode_png(data: bytes, name: str) -> np.ndarray:
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError(f"{name} is not a PNG file")
-    pos, chunks, header = 8, [], b""
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        body = data[pos + 8 : pos + 8 + length]
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            chunks.append(body)
-        pos += 12 + length
-    width, height, depth, color_type, _, _, interlace = struct.unpack(">IIBBBBB", header)
-    bpp = {2: 3, 6: 4}.get(color_type)
-    if depth != 8 or bpp is None or interlace:
-        raise ValueError(f"unsupported PNG in {name} (bit depth {depth}, colour type {color_type})")
-    raw = zlib.decompress(b"".join(chunks))
-    stride = width * bpp
-    out = bytearray(height * stride)
-    prev = bytearray(stride)
-    for y in range(height):
-        start = y * (stride + 1)
-        cur = _unfilter(raw[start], bytearray(raw[start + 1 : start + 1 + stride]), prev, bpp)
-        out[y * stride : (y + 1) * stride] = cur
-        prev = cur
-    return np.frombuffer(bytes(out), dtype=np.uint8).reshape(height, width, bpp)[..., :3]
-
-
-def _unfilter(kind: int, line: bytearray, prev: bytearray, bpp: int) -> bytearray:
-    """Undo one PNG row filter (None, Sub, Up, Average, Paeth) in place."""
-    n = len(line)
-    if kind == 1:
-        for i in range(bpp, n):
-            line[i] = (line[i] + line[i - bpp]) & 0xFF
-    elif kind == 2:
-        for i in range(n):
-            line[i] = (line[i] + prev[i]) & 0xFF
-    elif kind == 3:
-        for i in range(n):
-            left = line[i - bpp] if i >= bpp else 0
-            line[i] = (line[i] + ((left + prev[i]) >> 1)) & 0xFF
-    elif kind == 4:
-        for i in range(n):
-            left = line[i - bpp] if i >= bpp else 0
-            corner = prev[i - bpp] if i >= bpp else 0
-            up = prev[i]
-            p = left + up - corner
-            pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
-            pred = left if pa <= pb and pa <= pc else (up if pb <= pc else corner)
-            line[i] = (line[i] + pred) & 0xFF
-    return line
 
 
 _PROBE = """<script>
@@ -306,15 +217,15 @@ def probe_page(
     that also records JavaScript errors; returns ``(its JSON value, errors)``. The tests use it
     to type in the search box, click points and read the tables, as a reader would.
     """
-    browser = _browser(chromium)
+    browser = require_chromium(chromium)
     source = Path(page)
     with tempfile.TemporaryDirectory(prefix="embedlens-probe-") as tmp:
         folder = Path(tmp)
         probe = _instrumented(source, folder, _PROBE.replace("PROBE_BODY", script))
-        probe, window = _viewport(probe, folder, width, height)
+        probe, window = viewport(probe, folder, width, height)
         dom = subprocess.run(
             [
-                *_chromium_args(browser, folder, window, height, budget_ms),
+                *chromium_args(browser, folder, window, height, budget_ms),
                 "--dump-dom",
                 probe.as_uri(),
             ],
@@ -329,14 +240,6 @@ def probe_page(
     return data["result"], list(data["errors"])
 
 
-def _browser(chromium: str | None) -> str:
-    """The Chromium to run (``chromium`` or the one found), or ``FileNotFoundError``."""
-    browser = chromium or find_chromium()
-    if browser is None:
-        raise FileNotFoundError("no Chromium found: apt-get install chromium, or set BROWSER_PATH")
-    return browser
-
-
 def _instrumented(source: Path, folder: Path, tail: str) -> Path:
     """A copy of the page in ``folder`` that records JavaScript errors and ends with ``tail``."""
     probe = folder / source.name
@@ -344,46 +247,6 @@ def _instrumented(source: Path, folder: Path, tail: str) -> Path:
     text = re.sub(r"<head>", "<head>" + _OBSERVER, text, count=1)
     probe.write_text(text.replace("</body>", tail + "</body>", 1), encoding="utf-8")
     return probe
-
-
-#: headless Chromium makes no window narrower than this many CSS px
-MIN_WINDOW = 500
-
-# A phone-sized viewport: the page in an iframe of that size, inside a window of MIN_WINDOW px.
-# The page's media queries see the iframe's width. Reports posted from inside come up here.
-_NARROW = """<!doctype html><html><head><meta charset="utf-8"><style>
-html, body {{ margin: 0; background: #ffffff; }} iframe {{ border: 0; display: block; }}
-</style></head><body><iframe src="{src}" style="width: {width}px; height: {height}px"></iframe>
-<script>window.addEventListener('message', function (e) {{
-  if (!e.data || !e.data.embedlensReport) return;
-  var pre = document.createElement('pre');
-  pre.id = e.data.embedlensReport; pre.style.display = 'none'; pre.textContent = e.data.text;
-  document.body.appendChild(pre);
-}});</script></body></html>"""
-
-
-def _viewport(page: Path, folder: Path, width: int, height: int) -> tuple[Path, int]:
-    """What to load and how wide a window: ``page`` itself, or, for a viewport narrower than
-    :data:`MIN_WINDOW`, a wrapper showing it in an iframe of ``width`` x ``height``."""
-    if width >= MIN_WINDOW:
-        return page, width
-    wrapper = folder / "narrow-viewport.html"
-    src = html.escape(page.resolve().as_uri(), quote=True)
-    wrapper.write_text(_NARROW.format(src=src, width=width, height=height), encoding="utf-8")
-    return wrapper, MIN_WINDOW
-
-
-def _chromium_args(
-    browser: str, folder: Path, width: int, height: int, budget_ms: int
-) -> list[str]:
-    """Headless Chromium with a fresh profile in ``folder``, a window and a time budget."""
-    return [
-        browser,
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={folder / 'profile'}",
-        f"--window-size={width},{height}",
-        f"--virtual-time-budget={budget_ms}",
-    ]
 
 
 def _dom_report(dom: str, element_id: str) -> Any:

@@ -90,8 +90,9 @@ class KeywordLabeler:
     ``tf`` its share of the cluster's words and ``idf = log(1 + A / f)``, where ``f`` is the
     term's count over all clusters and ``A`` the mean number of words per cluster. Words
     frequent in one cluster and rare elsewhere win. A word must appear in at least
-    ``min_df`` of the cluster's texts (one record's name or street never names a cluster); equal
-    scores go to the word used more often in the cluster, then alphabetically. E-mail
+    ``min_df`` of the cluster's texts (one record's name or street never names a cluster;
+    a cluster where no word does is named by its words without that floor); equal scores go to
+    the word used more often in the cluster, then alphabetically. E-mail
     addresses, URLs, domain names, numbers and tokens with digits are never words, so "com"
     from e-mail addresses or "1987" from dates cannot name a cluster.
 
@@ -104,8 +105,8 @@ class KeywordLabeler:
     ngram_range : tuple of int
         Word n-grams counted.
     min_df : int or float
-        Smallest number of a cluster's texts a keyword appears in; a float is a fraction of
-        the cluster's texts (rounded up; at least 1).
+        Smallest number of a cluster's texts a keyword appears in (at most the cluster's
+        size); a float is a fraction of the cluster's texts (rounded up).
     max_texts : int
         At most this many texts per cluster are read (evenly spaced), which bounds the time
         on large maps.
@@ -123,7 +124,7 @@ class KeywordLabeler:
     n_words: int = 3
     stop_words: Any = "english"
     ngram_range: tuple[int, int] = (1, 1)
-    min_df: float = 0.05
+    min_df: float = 2
     max_texts: int = 5_000
     keywords_: dict[int, list[str]] = field(default_factory=dict, init=False, repr=False)
 
@@ -167,10 +168,13 @@ class KeywordLabeler:
             if isinstance(self.min_df, int)
             else np.ceil(self.min_df * sizes)
         )
+        need = np.clip(need, 1.0, np.maximum(sizes, 1.0))
         words_per_cluster = counts.sum(axis=1, keepdims=True)
         tf = counts / np.maximum(words_per_cluster, 1.0)
         idf = np.log1p(words_per_cluster.mean() / np.maximum(counts.sum(axis=0), 1.0))
-        scores = np.where(df >= np.maximum(1.0, need)[:, None], tf * idf, 0.0)
+        scores = np.where(df >= need[:, None], tf * idf, 0.0)
+        bare = ~(scores > 0).any(axis=1)  # no word used often enough: drop the floor there
+        scores[bare] = (tf * idf)[bare]
         vocab = vectorizer.get_feature_names_out()
         names = []
         self.keywords_ = {}

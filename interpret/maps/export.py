@@ -11,12 +11,17 @@ import html
 import logging
 import os
 import re
-import shutil
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from embedlens._utils import atomic_path
+from embedlens.chromium import find_chromium
+from embedlens.png import png_dpi, set_png_dpi
+
+# re-exported: where the map exporters' users have found them
+__all__ = ["FigureExport", "find_chromium", "png_dpi", "set_png_dpi", "write_html", "write_image"]
 
 logger = logging.getLogger(__name__)
 
@@ -195,18 +200,6 @@ class FigureExport:
         return w_in, h_in, resolution
 
 
-def find_chromium() -> str | None:
-    """A Chromium or Chrome on this machine (``BROWSER_PATH`` first, then ``PATH``)."""
-    env = os.environ.get("BROWSER_PATH")
-    if env and Path(env).is_file():
-        return env
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 def image_format(path: Path, format: str | None) -> str:
     fmt = (format or path.suffix.lstrip(".")).lower()
     if fmt not in IMAGE_FORMATS:
@@ -251,7 +244,9 @@ def write_image(
                 reason = "no Chromium or Chrome was found (install one, or set BROWSER_PATH)"
         if not reason:
             try:
-                with atomic_path(target) as tmp:
+                with atomic_path(target) as tmp, warnings.catch_warnings():
+                    # a kaleido server that a notebook started ignores per-call browser options
+                    warnings.filterwarnings("ignore", message="The kopts argument is ignored")
                     fig.write_image(tmp, format=fmt, width=width, height=height,
                                     scale=1.0 if vector else scale)  # fmt: skip
                     exact_page(tmp, fmt, width * PT_PER_PX, height * PT_PER_PX)
@@ -322,43 +317,3 @@ def exact_page(path: str | os.PathLike[str], fmt: str, width_pt: float, height_p
             1,
         )
         p.write_text(text.replace(tag, new, 1), encoding="utf-8")
-
-
-def set_png_dpi(path: str | os.PathLike[str], dpi: float) -> None:
-    """Write ``dpi`` into a PNG's ``pHYs`` chunk (replacing any), so it prints at its size."""
-    import struct
-    import zlib
-
-    data = Path(path).read_bytes()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError(f"{path} is not a PNG file")
-    ppm = round(float(dpi) / 0.0254)
-    body = struct.pack(">IIB", ppm, ppm, 1)
-    chunk = struct.pack(">I", len(body)) + b"pHYs" + body
-    chunk += struct.pack(">I", zlib.crc32(b"pHYs" + body) & 0xFFFFFFFF)
-    out, pos = [data[:8]], 8
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        end = pos + 12 + length
-        if kind != b"pHYs":
-            out.append(data[pos:end])
-        if kind == b"IHDR":
-            out.append(chunk)
-        pos = end
-    Path(path).write_bytes(b"".join(out))
-
-
-def png_dpi(path: str | os.PathLike[str]) -> float | None:
-    """The DPI a PNG's ``pHYs`` chunk states (None without one, or in unknown units)."""
-    import struct
-
-    data = Path(path).read_bytes()
-    pos = 8
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        if data[pos + 4 : pos + 8] == b"pHYs":
-            x, _, unit = struct.unpack(">IIB", data[pos + 8 : pos + 17])
-            return x * 0.0254 if unit == 1 else None
-        pos += 12 + length
-    return None

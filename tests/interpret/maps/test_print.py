@@ -270,3 +270,19 @@ def test_no_cluster_of_pii_is_named_by_email_domains_or_numbers():
         words = name.split(", ")
         assert "com" not in words and not any(ch.isdigit() or ch in "@." for ch in name), name
         assert len(words) == 3, name
+
+
+def test_keywords_need_two_texts_unless_no_word_has_them():
+    from interpret.maps import ClusterContext, KeywordLabeler
+
+    texts = ["cats purr loudly", "cats nap", "zebra stocks fall", "stocks rise", "alpha beta"]
+    ctx = ClusterContext(
+        [0, 1, 2], [np.array([0, 1]), np.array([2, 3]), np.array([4])], texts, np.zeros((3, 2))
+    )
+    names = KeywordLabeler(n_words=2)(ctx)
+    # "purr", "loudly" and "zebra" are in one text each: the word in two texts comes first
+    assert names[0].startswith("cats") and names[1].startswith("stocks")
+    assert "zebra" not in names[1] and "loudly" not in names[0]
+    assert names[2] == "alpha, beta"  # a one-text cluster is still named by its words
+    with pytest.raises(ValueError, match="min_df must be"):
+        KeywordLabeler(min_df=0)(ctx)
