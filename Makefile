@@ -50,9 +50,10 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-# the numpydoc examples of the packages run as doctests too (those that need a model are skipped)
+# the numpydoc examples of the packages run as doctests too (those that need a model are skipped);
+# tests/notebooks executes every notebook and checks its outputs and claims
 test: install lint typecheck
-	$(PY) -m pytest -q --nbmake tests notebooks
+	$(PY) -m pytest -q tests
 	$(PY) -m pytest -q --doctest-modules embedlens inversion probes interpret
 
 # The CPU benchmarks. inversion.py, correction.py, guided_align.py and explain.py train real

@@ -1,8 +1,9 @@
-"""Write notebooks/audit.ipynb (run: .venv/bin/python notebooks/_build_audit.py).
+"""Write notebooks/audit.ipynb, executed (run: .venv/bin/python notebooks/_build_audit.py).
 
-The notebook is executed in CI (`pytest --nbmake`); its first code cell is tagged "parameters":
-SMOKE = True picks a budget that runs in well under a minute on two CPU cores (120 records, the
-two cheap attacks, four defenses); SMOKE = False runs the default audit (`make demo`'s).
+Its first code cell is tagged "parameters": SMOKE = True picks a budget that runs in well under
+a minute on two CPU cores (120 records, the two cheap attacks, four defenses); SMOKE = False runs
+the default audit (`make demo`'s). The reports go to ``audit-out/`` beside the notebook and are
+shown inline; tests/notebooks/test_audit_notebook.py executes it and checks what it claims.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ audit answers the questions an auditor has, in one call:
    fitted out of fold, and each faces every attack that ran.
 
 The verdict follows a rule printed on the report: a status (*complete*, or *inconclusive* when
-an attack asked for did not run) and a risk (high, moderate, low). Every `assert` below checks a
-claim this notebook's text makes.
+an attack asked for did not run) and a risk (high, moderate, low). The tests of this repository
+run this notebook and check every claim its text makes.
 
 This notebook runs an audit from Python, reads the result object, plots one curve, compares two
 defenses and writes the HTML report. `embedlens audit` (and `make demo`) do the same from the
@@ -45,19 +46,21 @@ SMOKE = True     # True: a CI-sized audit (under a minute on 2 CPU cores); False
 SEED = 0
 THREADS = 1      # torch threads: on a shared 2-core CPU one thread is the fast choice
 RECORDS = None   # victim records (120 / 300)
-BUDGET = None    # the attacks' time budget ("1m" / "5m")""",
+BUDGET = None    # the attacks' time budget ("1m" / "5m")
+OUT_DIR = "audit-out"  # the reports, beside this notebook""",
     ),
     (
         "code",
-        """import html
-import tempfile
+        """from pathlib import Path
 
 import pandas as pd
 import torch
 
 import embedlens
 from embedlens.audit import audit
+from embedlens.notebook import show_page, static_figures
 
+static_figures()  # each figure below also carries a picture, for GitHub and other static viewers
 torch.set_num_threads(THREADS)
 records = RECORDS or (120 if SMOKE else 300)
 budget = BUDGET or ("1m" if SMOKE else "5m")
@@ -90,11 +93,7 @@ synthetic personal records, whose ground truth is kept. The attacker's own data 
 )
 print(result.summary["headline"])
 print("ran:", result.summary["ran"], "| skipped:", result.summary["skipped"] or "none")
-print("status:", result.status, "| risk:", result.risk)
-# every attack asked for ran, so the audit is complete and its risk is a measured level
-assert result.status == "complete" and not result.summary["skipped"], result.summary["skipped"]
-assert set(result.summary["ran"]) == set(attacks)
-assert result.risk in ("high", "moderate", "low") and result.risk == result.summary["risk_found"]""",
+print("status:", result.status, "| risk:", result.risk)""",
     ),
     (
         "md",
@@ -119,11 +118,6 @@ row per attack and fact, a name counted as `full_name`, `first_name` and `last_n
     (
         "code",
         """table = pd.DataFrame(result.leakage_table())
-facts = {"full_name", "first_name", "last_name", "email", "phone", "address", "dob", "city",
-         "state", "condition"}
-# every private fact of every record is checked, by every attack that ran
-assert set(table["field"]) == facts, set(table["field"]) ^ facts
-assert (table["total"] == records).all() and set(table["attack"]) == set(attacks)
 table[["attack", "field", "rate", "ci", "recovered", "total"]]""",
     ),
     (
@@ -186,22 +180,18 @@ date of birth and city are masked on the page and in `result.json` (`pdf=True` a
     ),
     (
         "code",
-        """victim = embedlens.load_corpus("pii", n=records, seed=SEED).fields[0]
-with tempfile.TemporaryDirectory() as folder:
-    page = result.to_html(f"{folder}/audit")
-    print(page.name, f"{page.stat().st_size / 1e6:.1f} MB", sorted(p.name for p in page.parent.iterdir()))
-    again = embedlens.AuditResult.from_json(page.parent)
-    text = page.read_text(encoding="utf-8")
-    masked = result.to_html(f"{folder}/redacted", redact=True).read_text(encoding="utf-8")
-print("the JSON holds the same result:", again == result)
-assert again == result
-for section in ("Threat model", "Methodology", "Glossary", "Limitations", "Recommendations"):
-    assert section in text and section in masked, section
-# the plain page names the first victim and warns that it is sensitive; the redacted one does not
-assert html.escape(victim["email"]) in text and "This report is sensitive" in text
-assert html.escape(victim["email"]) not in masked and html.escape(victim["phone"]) not in masked
-assert "This report is sensitive" not in masked""",
+        """out = Path(OUT_DIR)
+page = result.to_html(out / "audit", overwrite=True)
+redacted = result.to_html(out / "audit-redacted", redact=True, overwrite=True)
+print(page, f"{page.stat().st_size / 1e6:.1f} MB:", sorted(p.name for p in page.parent.iterdir()))
+print("the JSON holds the same result:", embedlens.AuditResult.from_json(page.parent) == result)
+show_page(page)""",
     ),
+    (
+        "md",
+        """The redacted copy, safe to hand over: the same numbers, the records masked.""",
+    ),
+    ("code", """show_page(redacted)"""),
     (
         "md",
         """**Reading the numbers.** The nearest-neighbour attack can only answer with someone else's
@@ -222,30 +212,18 @@ In smoke mode the corpus is small and the intervals wide; `SMOKE = False` runs t
         "code",
         """nn = result.attacks["nearest-neighbour"]["fields"]
 prior = result.summary["prior_fields"]
-cond = result.attributes["condition"]
 clean = result.defense("none")
 noises = sorted((d for d in result.defenses if d["name"].startswith("noise:")),
                 key=lambda d: float(d["name"].split(":")[1]))
-small, large = noises[0], noises[-1]
-leace = result.defense("leace:condition")
-# nearest-neighbour never names the victim, yet finds the condition far above the prior
-assert nn["full_name"]["rate"] == 0.0, nn["full_name"]
-assert nn["condition"]["rate"] > 3 * prior["condition"] and nn["condition"]["rate"] > 0.5
-assert cond["accuracy"] >= 0.9  # the probe reads the condition off the vector almost perfectly
-# small noise: retrieval and leakage nearly where they were
-assert abs(small["utility"]["recall@10"] - clean["utility"]["recall@10"]) <= 0.05
-assert abs(small["leakage_score"] - clean["leakage_score"]) <= 0.02
-# large noise: less leakage only at a large loss of retrieval
-assert large["leakage_score"] < clean["leakage_score"]
-assert large["utility"]["recall@10"] < clean["utility"]["recall@10"] - 0.2
-# LEACE (fitted in fold): the condition probe at its baseline, not below; most of the leak gone,
-# almost all of the retrieval kept; named the best defense; side effects on every other attribute
-assert abs(leace["attributes"]["condition"] - cond["baseline"]) <= 0.05
-assert leace["leakage_score"] < 0.6 * clean["leakage_score"]
-assert leace["utility"]["recall@10"] >= 0.95 * clean["utility"]["recall@10"]
-assert not leace["failed"] and result.summary["best_defense"]["name"] == "leace:condition"
-assert set(leace["side_effects"]) == {a for a, v in leace["attributes"].items() if v is not None}
-print("every claim above holds")""",
+print(f"nearest neighbour: full name {nn['full_name']['rate']:.0%}, condition "
+      f"{nn['condition']['rate']:.0%} (prior {prior['condition']:.0%}); condition probe "
+      f"{result.attributes['condition']['accuracy']:.0%}; best defense: "
+      f"{result.summary['best_defense']['name']}")
+pd.DataFrame({
+    d["name"]: {"recall@10": d["utility"]["recall@10"], "leakage": d["leakage_score"],
+                "condition probe": d["attributes"].get("condition")}
+    for d in [clean, noises[0], noises[-1], result.defense("leace:condition")]
+}).T.round(3)""",
     ),
 ]
 

@@ -1,6 +1,6 @@
-"""Write notebooks/correction.ipynb (run: .venv/bin/python notebooks/_build_correction.py).
+"""Write notebooks/correction.ipynb, executed (run: .venv/bin/python notebooks/_build_correction.py).
 
-The notebook is executed in CI (`pytest --nbmake`); its first code cell is tagged "parameters":
+tests/notebooks/test_model_notebooks.py executes it; its first code cell is tagged "parameters":
 SMOKE = True embeds with the built-in MiniLM and decodes with two small randomly initialised
 Llama models (hidden size 64, two layers, SmolLM2's tokenizer) trained from scratch for a few
 dozen steps on eight short WordNet sentences, so it runs in well under a minute on two CPU cores
@@ -87,6 +87,9 @@ import numpy as np
 
 from embedlens import load_embedder, load_texts, train_test_split
 from embedlens.embedders import FunctionEmbedder
+from embedlens.notebook import static_figures
+
+static_figures()  # each figure below also carries a picture, for GitHub and other static viewers
 
 sentences = [t for t in load_texts("wordnet") if 6 <= len(t) <= (14 if SMOKE else 120)]
 train, held_out = train_test_split(sentences, test_size=0.05, seed=SEED)
@@ -186,15 +189,18 @@ must equal the sum.""",
         "code",
         """rows = []
 histories = {}
+seen = {}  # beam width -> (texts the black box saw, queries the inverter counted)
 for beam in (1, 4):
     sent.clear()
     out = inv.invert(X, steps=steps, beam_width=beam)
     hist = histories[beam] = inv.last_history_
-    assert len(sent) == int(inv.queries_.sum())  # the count is exact
+    seen[beam] = (len(sent), int(inv.queries_.sum()))
     for t in sorted({0, 1, steps // 2, steps}):
         m = evaluate(targets, hist.texts[t], embedder=inner, bootstrap=0).metrics
         q = hist.queries[t].mean() if t else 0.0
         rows.append((beam, t, m["bleu"], m["token_f1"], m["exact_match"], m["cosine"], q))
+for beam, (saw, counted) in seen.items():
+    print(f"beam {beam}: the black box embedded {saw} texts; inv.queries_ counted {counted}")
 print(f"{'beam':>4} {'step':>4} {'BLEU':>6} {'F1':>6} {'exact':>6} {'cosine':>7} {'queries':>8}")
 for beam, t, bleu, f1, exact, cos, q in rows:
     print(f"{beam:>4} {t:>4} {bleu:>6.1f} {f1:>6.3f} {exact:>6.3f} {cos:>7.3f} {q:>8.1f}")""",

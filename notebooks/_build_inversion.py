@@ -88,7 +88,9 @@ held-out real text of other genres and on records with unseen names (see
 import embedlens
 import inversion
 from embedlens.corpora import generate_pii
+from embedlens.notebook import static_figures
 
+static_figures()  # each figure below also carries a picture, for GitHub and other static viewers
 emb = embedlens.load_embedder("minilm", device=DEVICE)
 victims = generate_pii(3 if SMOKE else 20, seed=2026)  # the people whose vectors leaked
 others = generate_pii(300 if SMOKE else 3000, seed=12345).texts  # records the attacker holds

@@ -72,6 +72,9 @@ import torch
 
 import embedlens
 import inversion
+from embedlens.notebook import static_figures
+
+static_figures()  # each figure below also carries a picture, for GitHub and other static viewers
 
 torch.set_num_threads(1)  # tiny batches run fastest on one thread of a shared CPU
 texts = embedlens.load_texts("wordnet")
