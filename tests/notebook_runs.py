@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 sys.path.insert(0, str(NOTEBOOKS))  # the builders import _nbbuild from beside them
@@ -93,3 +94,15 @@ def images(nb: nbformat.NotebookNode) -> list[tuple[int, dict[str, Any]]]:
         for out in cell.get("outputs", [])
         if "image/png" in out.get("data", {})
     ]
+
+
+def executed(name: str, facts: str | None = None) -> Any:
+    """A module-scoped fixture that runs notebook ``name`` once (:func:`run_notebook`) and
+    gives ``(executed notebook, FACTS)`` to every test of the module."""
+
+    @pytest.fixture(scope="module")
+    def run(tmp_path_factory: pytest.TempPathFactory) -> Any:
+        folder = tmp_path_factory.mktemp(name.removesuffix(".ipynb"))
+        return run_notebook(name, folder, facts=facts)
+
+    return run

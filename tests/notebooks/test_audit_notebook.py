@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from notebook_runs import images, output_problems, run_notebook
+from notebook_runs import executed, images, output_problems
 
 pytestmark = pytest.mark.slow
 
@@ -43,9 +43,7 @@ FACTS["best"] = result.summary["best_defense"]["name"]
 """
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return run_notebook("audit.ipynb", tmp_path_factory.mktemp("audit"), facts=FACTS)
+run = executed("audit.ipynb", FACTS)
 
 
 def test_it_runs_and_shows_the_curve_and_both_reports(run):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from notebook_runs import images, output_problems, run_notebook
+from notebook_runs import executed, images, output_problems
 
 pytestmark = pytest.mark.slow
 
@@ -16,9 +16,7 @@ FACTS["judge"] = summary["judge"]
 """
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return run_notebook("explain.ipynb", tmp_path_factory.mktemp("explain"), facts=FACTS)
+run = executed("explain.ipynb", FACTS)
 
 
 def test_it_runs_and_every_figure_has_a_picture(run):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from notebook_runs import images, output_problems, run_notebook
+from notebook_runs import executed, images, output_problems
 
 pytestmark = pytest.mark.slow
 
@@ -44,9 +44,7 @@ FACTS["files"] = sorted(p.name for p in out.iterdir())
 """
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return run_notebook("maps.ipynb", tmp_path_factory.mktemp("maps"), facts=FACTS)
+run = executed("maps.ipynb", FACTS)
 
 
 def test_every_map_and_page_shows_on_a_static_viewer(run):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from notebook_runs import images, output_problems, run_notebook
+from notebook_runs import executed, images, output_problems
 
 pytestmark = pytest.mark.slow
 
@@ -27,9 +27,7 @@ FACTS["shift"] = float(shift.mean())
 """
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return run_notebook("probes.ipynb", tmp_path_factory.mktemp("probes"), facts=FACTS)
+run = executed("probes.ipynb", FACTS)
 
 
 def test_it_runs_and_every_figure_has_a_picture(run):

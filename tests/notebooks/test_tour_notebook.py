@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from notebook_runs import output_problems, run_notebook
+from notebook_runs import executed, output_problems
 
 pytestmark = pytest.mark.slow
 
@@ -16,9 +16,7 @@ FACTS["answer"] = answer if RUN_DECODER else None
 """
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return run_notebook("tour.ipynb", tmp_path_factory.mktemp("tour"), facts=FACTS)
+run = executed("tour.ipynb", FACTS)
 
 
 def test_it_runs(run):
