@@ -137,7 +137,8 @@ def test_demo_runs_the_default_audit_and_replaces_its_output(tmp_path, tiny_dir,
     assert main(args) == 0  # demo-out is scratch: a re-run replaces it
     result = json.loads((out / "result.json").read_text())
     assert list(result["attacks"]) == ["nearest-neighbour"]  # --no-decoder dropped guided
-    assert result["config"]["budget"]["seconds"] == 210.0  # 3.5 min: the redacted copy and PDF follow
+    # 3.5 minutes: the redacted copy and its PDF follow within make demo's 5
+    assert result["config"]["budget"]["seconds"] == 210.0
 
 
 def test_train_inverter_then_invert(tmp_path, tiny_dir, capsys):
