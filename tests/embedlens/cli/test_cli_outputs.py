@@ -154,6 +154,12 @@ def slow_chromium(tmp_path):
     return env, marks, temp
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C as a terminal delivers it, even when this test runs in a shell's
+    background job (which ignores SIGINT, and a child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _report_process(env, result: Path, out: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "embedlens.cli", "report", str(result), "--pdf"]
     return subprocess.Popen(
@@ -162,6 +168,7 @@ def _report_process(env, result: Path, out: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 
