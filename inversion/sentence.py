@@ -395,8 +395,8 @@ def _lm_edits(
     if not size:
         return []
     cands = list(dict.fromkeys([*pool, *FUNCTION_WORDS]))
-    prior = np.log(np.array([max(float(w), 1e-3) for w in weights] + [0.02] * len(cands)))
-    prior = prior[: len(cands)]
+    weight = {w: max(float(x), 1e-3) for w, x in zip(pool, weights, strict=True)}
+    prior = np.log(np.array([weight.get(c, 0.02) for c in cands]))
     slots = composer.slot_logprobs(text.render(), cands)
     if slots.shape[0] != size:  # the LM's view of the words differs: no LM edits
         return []
